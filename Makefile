@@ -1,0 +1,44 @@
+# `make demo` and `make test` set everything up on a fresh machine (Python 3.10+ with venv; no network but the package registries).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.tlbench-installed
+
+.PHONY: setup demo test test-nbs test-py sync readme bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch and torchvision as a matched pair (PyPI's torchvision does not import beside other torch builds)
+	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+setup: $(STAMP)
+
+demo: setup
+	$(VENV)/bin/tlbench demo --out demo_out
+
+test: setup test-nbs test-py
+
+test-nbs: setup
+	$(VENV)/bin/nbdev-test --n-workers 2 --timing
+
+test-py: setup
+	$(VENV)/bin/pytest -q tests
+
+# notebooks, library and README agree: regenerate and compare with git
+sync: setup
+	$(VENV)/bin/nbdev-export
+	$(VENV)/bin/nbdev-clean
+	$(PY) tools/readme.py
+	git status --porcelain -- nbs tlbench README.md
+	test -z "$$(git status --porcelain -- nbs tlbench README.md)"
+
+readme: setup
+	$(PY) tools/readme.py
+
+bench: setup
+	$(PY) bench/linear_probe_vs_frozen.py
+
+clean:
+	rm -rf $(VENV) demo_out

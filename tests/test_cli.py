@@ -1,0 +1,116 @@
+"The `tlbench` command end to end: demo, compare, --save then load, bad input, lab."
+import json, socket, subprocess, sys, time, urllib.request
+from pathlib import Path
+import pandas as pd, pytest
+from tlbench.experiments import load_model, evaluate
+from tlbench.data import list_items
+from conftest import TLBENCH
+
+
+def test_demo_quick(run_cli, tmp_path):
+    out = tmp_path/'demo'
+    r = run_cli('demo', '--quick', '--out', out)
+    assert r.returncode == 0, r.stderr
+    df = pd.read_csv(out/'results.csv')
+    assert {'strategy', 'backbone', 'seed', 'budget', 'accuracy', 'train_seconds'} <= set(df.columns)
+    assert set(df.strategy) == {'linear-probe', 'fine-tune', 'scratch'}
+    assert (df.backbone == 'efficientnet_lite0').all()
+    for png in ('accuracy_vs_budget.png', 'accuracy_vs_time.png'): assert (out/png).stat().st_size > 1000
+    html = (out/'report.html').read_text()
+    assert html.count('data:image/png;base64,') == 2 and 'linear-probe' in html
+    assert 'linear-probe' in r.stdout and 'report:' in r.stdout  # the summary table is printed
+    acc = df.set_index('strategy').accuracy
+    assert acc['linear-probe'] > acc['scratch']
+
+
+def test_compare_save_then_load(run_cli, tiny_tree, tmp_path):
+    out = tmp_path/'cmp'
+    r = run_cli('compare', tiny_tree, '--out', out, '--strategies', 'linear-probe,fine-tune', '--budgets', '5,all',
+                '--seeds', '0', '--epochs', '2', '--size', '32', '--save')
+    assert r.returncode == 0, r.stderr
+    df = pd.read_csv(out/'results.csv')
+    assert len(df) == 4 and set(df.budget.astype(str)) == {'5', 'all'}
+    mdir = out/'models'/'fine-tune-5-0'
+    meta = json.loads((mdir/'model.json').read_text())
+    assert meta['classes'] == ['0', '1', '7'] and meta['size'] == 32 and meta['backbone'] == 'efficientnet_lite0'
+    model, meta = load_model(mdir)
+    items = list_items(tiny_tree)
+    recorded = df[(df.strategy == 'fine-tune') & (df.budget.astype(str) == '5')].accuracy.item()
+    assert evaluate(model, meta, items[items.is_valid]) == pytest.approx(recorded, abs=1e-4)
+
+
+def test_compare_resume_skips_finished_runs(run_cli, tiny_tree, tmp_path):
+    out = tmp_path/'res'
+    args = ['compare', tiny_tree, '--out', out, '--strategies', 'linear-probe', '--budgets', '5', '--epochs', '1', '--size', '32']
+    assert run_cli(*args, '--seeds', '0').returncode == 0
+    first = pd.read_csv(out/'results.csv')
+    r = run_cli(*args, '--seeds', '0,1', '--resume')
+    assert r.returncode == 0, r.stderr
+    df = pd.read_csv(out/'results.csv')
+    assert df.seed.tolist() == [0, 1] and df.train_seconds[0] == first.train_seconds[0]
+
+
+def _one_line_error(r, *words):
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and lines[0].startswith('tlbench: error:'), r.stderr
+    for w in words: assert w in lines[0], lines[0]
+
+
+def test_bad_input_gives_one_line(run_cli, tiny_tree, tmp_path):
+    out = tmp_path/'o'
+    _one_line_error(run_cli('compare', tmp_path/'missing', '--out', out), 'does not exist')
+    (tmp_path/'empty').mkdir()
+    _one_line_error(run_cli('compare', tmp_path/'empty', '--out', out), 'no images found')
+    single = tmp_path/'single'; (single/'7').mkdir(parents=True)
+    for p in sorted((tiny_tree/'7').iterdir())[:3]: (single/'7'/p.name).write_bytes(p.read_bytes())
+    _one_line_error(run_cli('compare', single, '--out', out), "only one class ('7')")
+    _one_line_error(run_cli('compare', tiny_tree, '--out', out, '--strategies', 'finetune'), "unknown strategy 'finetune'", 'fine-tune')
+    _one_line_error(run_cli('compare', tiny_tree, '--out', out, '--backbone', 'resnt18'), "unknown backbone 'resnt18'", 'resnet18')
+    _one_line_error(run_cli('compare', tiny_tree, '--out', out, '--budgets', '0'), 'label budget')
+    _one_line_error(run_cli('compare', tiny_tree, '--out', out, '--device', 'tpu'), "unknown device 'tpu'")
+
+
+def test_uncached_download_gives_one_line(run_cli, tiny_tree, tmp_path):
+    env = {'HF_HUB_CACHE': str(tmp_path/'hf'), 'TORCH_HOME': str(tmp_path/'torch')}
+    r = run_cli('compare', tiny_tree, '--out', tmp_path/'o', '--backbone', 'resnet18', env=env, timeout=120)
+    _one_line_error(r, "'resnet18' (timm)", 'not in the cache', 'efficientnet_lite0')
+    assert 'Traceback' not in r.stderr
+
+
+def test_unreadable_files_are_skipped_and_counted(run_cli, tiny_tree, tmp_path):
+    good = next((tiny_tree/'0').iterdir())
+    (tiny_tree/'0'/'truncated.png').write_bytes(good.read_bytes()[:40])
+    (tiny_tree/'1'/'notes.txt').write_text('not an image')
+    (tiny_tree/'7'/'fake.jpg').write_bytes(b'\x00' * 100)
+    out = tmp_path/'skip'
+    r = run_cli('compare', tiny_tree, '--out', out, '--strategies', 'linear-probe', '--budgets', 'all', '--seeds', '0', '--epochs', '1', '--size', '32')
+    assert r.returncode == 0, r.stderr
+    assert 'skipped files: 3' in r.stdout
+    assert r.stderr.count('skipping ') == 3 and 'truncated.png' in r.stderr
+    df = pd.read_csv(out/'results.csv')
+    assert df.skipped_files.tolist() == [3] and df.n_train.item() + df.n_valid.item() == 60
+
+
+def _free_port():
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+
+def test_lab_starts_jupyterlab_on_the_notebooks(tmp_path):
+    port, token = _free_port(), 'tlbench-test'
+    env = {'JUPYTER_CONFIG_DIR': str(tmp_path/'cfg'), 'JUPYTER_DATA_DIR': str(tmp_path/'data'), 'JUPYTER_RUNTIME_DIR': str(tmp_path/'rt'),
+           'JUPYTERLAB_SETTINGS_DIR': str(tmp_path/'settings'), 'JUPYTERLAB_WORKSPACES_DIR': str(tmp_path/'ws'), 'PATH': str(Path(sys.executable).parent)}
+    p = subprocess.Popen([str(TLBENCH), 'lab', '--no-browser', f'--port={port}', '--ip=127.0.0.1', f'--IdentityProvider.token={token}'],
+                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f'http://127.0.0.1:{port}/api/contents?token={token}'
+        for _ in range(120):
+            try: listing = json.loads(urllib.request.urlopen(url, timeout=2).read()); break
+            except OSError: time.sleep(0.5)
+        else: pytest.fail('JupyterLab did not answer within 60 s')
+        names = {c['name'] for c in listing['content']}
+        assert {'00_data.ipynb', '02_transfer.ipynb', 'index.ipynb'} <= names
+    finally:
+        p.terminate()
+        try: p.wait(10)
+        except subprocess.TimeoutExpired: p.kill()
