@@ -39,6 +39,7 @@ readme: setup
 
 bench: setup
 	$(PY) bench/linear_probe_vs_frozen.py
+	$(PY) bench/gradcam_vs_reference.py
 
 clean:
 	rm -rf $(VENV) demo_out

@@ -3,7 +3,7 @@ import json, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 import pandas as pd, pytest
 from tlbench.experiments import load_model, evaluate
-from tlbench.data import list_items
+from tlbench.data import list_items, samples_dir
 from conftest import TLBENCH
 
 
@@ -37,6 +37,11 @@ def test_compare_save_then_load(run_cli, tiny_tree, tmp_path):
     items = list_items(tiny_tree)
     recorded = df[(df.strategy == 'fine-tune') & (df.budget.astype(str) == '5')].accuracy.item()
     assert evaluate(model, meta, items[items.is_valid]) == pytest.approx(recorded, abs=1e-4)
+    # the saved model explains its own predictions
+    r = run_cli('cam', mdir, tiny_tree/'7', '--out', tmp_path/'cam', '--method', 'hirescam', '--target', '7', '--steps', '4')
+    assert r.returncode == 0, r.stderr
+    rep = json.loads((tmp_path/'cam'/'cams.json').read_text())
+    assert len(rep['images']) == 20 and {i['target_class'] for i in rep['images']} == {'7'} and rep['method'] == 'hirescam'
 
 
 def test_compare_resume_skips_finished_runs(run_cli, tiny_tree, tmp_path):
@@ -114,3 +119,31 @@ def test_lab_starts_jupyterlab_on_the_notebooks(tmp_path):
         p.terminate()
         try: p.wait(10)
         except subprocess.TimeoutExpired: p.kill()
+
+
+def test_cam_on_imagenet_head_with_a_broken_file(run_cli, tmp_path):
+    photos = samples_dir()/'photos'
+    (tmp_path/'broken.jpg').write_bytes(b'not a jpeg')
+    out = tmp_path/'cam'
+    r = run_cli('cam', 'imagenet', photos/'chelsea.jpg', photos/'coffee.jpg', tmp_path/'broken.jpg', '--out', out, '--steps', '8')
+    assert r.returncode == 0, r.stderr
+    rep = json.loads((out/'cams.json').read_text())
+    assert [Path(i['image']).name for i in rep['images']] == ['chelsea.jpg', 'coffee.jpg']
+    assert rep['skipped'][0]['path'].endswith('broken.jpg') and 'skipped files: 1' in r.stdout
+    cat = rep['images'][0]
+    assert any(w in cat['top'][0]['cls'] for w in ('tabby', 'tiger cat', 'Egyptian cat'))
+    assert cat['layer'] == '0.8' and cat['method'] == 'gradcam' and 0 <= cat['deletion_auc'] <= 1
+    assert (out/'chelsea_gradcam.png').stat().st_size > 10_000
+
+
+def test_cam_bad_requests_give_one_line(run_cli, tmp_path):
+    chelsea = samples_dir()/'photos'/'chelsea.jpg'
+    out = tmp_path/'cam'
+    _one_line_error(run_cli('cam', 'imagenet', chelsea, '--out', out, '--layer', '0.99'), "layer '0.99' not found", '0.8')
+    _one_line_error(run_cli('cam', 'imagenet', chelsea, '--out', out, '--target', '1000'), 'outside the model')
+    _one_line_error(run_cli('cam', 'imagenet', chelsea, '--out', out, '--method', 'scorecam'), "unknown CAM method 'scorecam'")
+    _one_line_error(run_cli('cam', tmp_path, chelsea, '--out', out), 'is not a saved tlbench model')
+    (tmp_path/'x.txt').write_text('hello')
+    r = run_cli('cam', 'imagenet', tmp_path/'x.txt', '--out', out)
+    assert r.returncode == 2 and r.stderr.splitlines() == [f"tlbench: skipping {tmp_path/'x.txt'}: not an image file",
+                                                          f"tlbench: error: none of the 1 image file(s) could be read ({tmp_path/'x.txt'}: not an image file)"]

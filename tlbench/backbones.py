@@ -13,9 +13,9 @@ from torch import nn
 from .data import TlbenchError, samples_dir
 
 # %% auto #0
-__all__ = ['OFFLINE_HINT', 'BACKBONES', 'BackboneError', 'Backbone', 'efficientnet_lite0', 'imagenet_model', 'imagenet_classes',
-           'to_input', 'imagenet_top', 'FeatureBody', 'timm_backbone', 'torchvision_backbone', 'load_backbone',
-           'fingerprint', 'body_groups']
+__all__ = ['OFFLINE_HINT', 'BACKBONES', 'HEAD_NAMES', 'BackboneError', 'Backbone', 'efficientnet_lite0', 'imagenet_model',
+           'imagenet_classes', 'to_input', 'imagenet_top', 'FeatureBody', 'timm_backbone', 'torchvision_backbone',
+           'load_backbone', 'fingerprint', 'body_groups']
 
 # %% ../nbs/01_backbones.ipynb #eac7b4e3
 class BackboneError(TlbenchError):
@@ -98,7 +98,7 @@ def _hub_offline_unless_reachable():
     try: yield
     finally: constants.HF_HUB_OFFLINE = old
 
-# %% ../nbs/01_backbones.ipynb #25138004
+# %% ../nbs/01_backbones.ipynb #b3d980a2
 class FeatureBody(nn.Module):
     "Wraps a timm model so that calling it returns `forward_features` (a feature map)."
     def __init__(self, model): super().__init__(); self.model = model
@@ -112,19 +112,24 @@ def timm_backbone(name:str, pretrained:bool=True) -> Backbone:
     except (OSError, RuntimeError, ValueError) as e:  # hub errors derive from OSError; no weights gives RuntimeError
         raise BackboneError(f"pretrained weights for '{name}' (timm) are not in the cache ({constants.HF_HUB_CACHE}) and could not be downloaded ({type(e).__name__}); {OFFLINE_HINT}") from None
     cfg = m.pretrained_cfg
-    return Backbone(name, FeatureBody(m), m.num_features, cfg.get('input_size', (3, 224, 224))[-1],
+    size = cfg.get('input_size', (3, 224, 224))[-1]
+    with torch.no_grad(): out = m.eval().forward_features(torch.zeros(1, 3, size, size))
+    if out.dim() != 4 or out.shape[1] != m.num_features:  # ViT tokens (B, N, C) or Swin's channels-last (B, H, W, C)
+        raise BackboneError(f"timm model '{name}' gives features of shape {tuple(out.shape)}, not a (B, {m.num_features}, H, W) map; tlbench needs a convolutional backbone (resnet, efficientnet, convnext, ...)")
+    return Backbone(name, FeatureBody(m), m.num_features, size,
                     tuple(cfg.get('mean', (0.485, 0.456, 0.406))), tuple(cfg.get('std', (0.229, 0.224, 0.225))), 'timm', pretrained)
 
-# %% ../nbs/01_backbones.ipynb #3513ee90
+# %% ../nbs/01_backbones.ipynb #f770d16a
 def torchvision_backbone(name:str, pretrained:bool=True) -> Backbone:
     "A torchvision classifier's body, cut before its pooling layer, with its default weights when `pretrained`."
-    from fastai.vision.learner import cut_model
+    from fastai.vision.learner import create_body
     from fastai.callback.hook import num_features_model
     weights = torchvision.models.get_model_weights(name).DEFAULT if pretrained else None
     try: m = torchvision.models.get_model(name, weights=weights)
     except OSError as e:  # urllib.error.URLError is an OSError
         raise BackboneError(f"pretrained weights for '{name}' (torchvision) are not in the cache ({Path(torch.hub.get_dir())/'checkpoints'}) and could not be downloaded ({type(e).__name__}); {OFFLINE_HINT}") from None
-    body = cut_model(m, None)
+    try: body = create_body(m, pretrained=pretrained)  # cut before the last layer that holds a pooling
+    except StopIteration: raise BackboneError(f"torchvision model '{name}' has no pooling layer to cut at; tlbench needs a convolutional classifier") from None
     stats = weights.transforms() if weights else None
     return Backbone(name, body, num_features_model(body), 224, tuple(stats.mean) if stats else (0.485, 0.456, 0.406),
                     tuple(stats.std) if stats else (0.229, 0.224, 0.225), 'torchvision', pretrained)
@@ -155,20 +160,29 @@ def fingerprint(module:nn.Module, name:str='') -> str:
         h.update(k.encode()); h.update(v.detach().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()[:16]
 
-# %% ../nbs/01_backbones.ipynb #0ee9a971
+# %% ../nbs/01_backbones.ipynb #99924978
 def _n_params(m): return sum(p.numel() for p in m.parameters())
 
+HEAD_NAMES = {'global_pool', 'fc', 'classifier', 'head', 'pre_logits', 'head_drop', 'fc_norm'}  # timm parts outside forward_features
+
+def _blocks(module):
+    "Children that hold parameters, without a timm model's head parts."
+    return [c for n, c in module.named_children() if _n_params(c) and n not in HEAD_NAMES]
+
 def body_groups(body:nn.Module, n:int=3) -> list:
-    "The body's layers split into `n` consecutive groups of similar size, input side first."
-    blocks = [c for c in body.children() if _n_params(c)]
+    "The body's layers in `n` consecutive groups of similar size (fewer if it has fewer blocks), input side first."
+    blocks = _blocks(body)
     while len(blocks) < 4 * n:
-        big = max(range(len(blocks)), key=lambda i: _n_params(blocks[i])) if blocks else None
-        kids = [c for c in blocks[big].children() if _n_params(c)] if big is not None else []
-        if len(kids) < 2: break
+        big = max(range(len(blocks)), key=lambda i: _n_params(blocks[i]))
+        kids = _blocks(blocks[big])
+        if not kids: break
         blocks[big:big+1] = kids
-    total, groups, cur, acc = _n_params(body), [], [], 0
-    for b in blocks:
-        cur.append(b); acc += _n_params(b)
-        if acc >= total * (len(groups) + 1) / n and len(groups) < n - 1: groups.append(nn.Sequential(*cur)); cur = []
-    if cur: groups.append(nn.Sequential(*cur))
-    return groups
+    n = min(n, len(blocks))
+    sizes = np.cumsum([_n_params(b) for b in blocks])
+    # cut after the block where the running total first reaches k/n of all, leaving at least one block for each later group
+    cuts, start = [], 0
+    for k in range(1, n):
+        i = int(np.searchsorted(sizes, sizes[-1] * k / n))
+        i = min(max(i + 1, start + 1), len(blocks) - (n - k))
+        cuts.append(i); start = i
+    return [nn.Sequential(*blocks[a:b]) for a, b in zip([0] + cuts, cuts + [len(blocks)])]

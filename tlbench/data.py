@@ -12,10 +12,11 @@ from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, ColReader, 
                                Normalize, aug_transforms, RandomErasing, PILImage)
 
 # %% auto #0
-__all__ = ['log', 'DIGIT_CLASSES', 'FASHION_CLASSES', 'FASHION_SOURCE', 'SKIMAGE_PHOTOS', 'IMAGE_EXTS', 'AUGMENTATIONS',
-           'RESIZE_METHODS', 'TlbenchError', 'DataError', 'samples_dir', 'save_class_images', 'build_mnist',
-           'build_uci_digits', 'image_tree_differences', 'read_idx', 'build_fashion', 'build_photos', 'build_samples',
-           'check_image', 'stratified_split', 'list_items', 'apply_budget', 'image_dls', 'eval_dl']
+__all__ = ['log', 'DIGIT_CLASSES', 'FASHION_CLASSES', 'FASHION_SOURCE', 'SKIMAGE_PHOTOS', 'IMAGE_EXTS', 'VALID_DIRS',
+           'SPLIT_DIRS', 'AUGMENTATIONS', 'RESIZE_METHODS', 'TlbenchError', 'DataError', 'samples_dir',
+           'save_class_images', 'build_mnist', 'build_uci_digits', 'image_tree_differences', 'read_idx',
+           'build_fashion', 'build_photos', 'build_samples', 'check_image', 'stratified_split', 'list_items',
+           'apply_budget', 'image_dls', 'eval_dl']
 
 # %% ../nbs/00_data.ipynb #21d74801
 class TlbenchError(Exception):
@@ -120,7 +121,7 @@ def build_samples(dest=None, mnist_per_class=100, digits_per_class=100, fashion_
     build_photos(dest/'photos')
     return dest
 
-# %% ../nbs/00_data.ipynb #dadb8643
+# %% ../nbs/00_data.ipynb #6ded43f9
 IMAGE_EXTS = {'.png', '.jpg', '.jpeg', '.bmp', '.gif', '.tif', '.tiff', '.webp', '.ppm', '.pgm'}
 
 def check_image(path) -> str|None:
@@ -129,11 +130,14 @@ def check_image(path) -> str|None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('error', Image.DecompressionBombWarning)
-            with Image.open(path) as im: im.load()
+            with Image.open(path) as im:
+                im.load()
+                # converting these to RGB clips every value above 255: the image would train as a white square
+                if im.mode in ('I', 'I;16', 'I;16B', 'I;16L', 'F'): return f'{im.mode} image (16-bit or float) not supported; convert it to 8-bit'
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as e: return f'unreadable image ({e})'
     return None
 
-# %% ../nbs/00_data.ipynb #e20a37db
+# %% ../nbs/00_data.ipynb #4de9dfc7
 def _class_files(root:Path, is_valid=None):
     "Rows for every file in the class folders under `root`."
     return [(f, d.name, is_valid) for d in sorted(root.iterdir()) if d.is_dir() and not d.name.startswith('.')
@@ -144,29 +148,45 @@ def _csv_files(csv:Path):
     df = pd.read_csv(csv)
     missing = {'path', 'label'} - set(df.columns)
     if missing: raise DataError(f"CSV '{csv}' lacks column(s) {', '.join(sorted(missing))}; it needs path,label (and optionally is_valid)")
-    valid = df['is_valid'].astype(bool) if 'is_valid' in df else [None]*len(df)
+    valid = [_is_valid_value(v, csv) for v in df['is_valid']] if 'is_valid' in df else [None]*len(df)
     return [(csv.parent/p, str(l), v) for p, l, v in zip(df['path'], df['label'], valid)]
+
+_TRUE, _FALSE = {'true', '1', 'yes', 'valid', 'validation', 'val'}, {'false', '0', 'no', 'train'}
+
+def _is_valid_value(v, csv):
+    "A CSV is_valid cell as True/False; a blank cell means 'split it for me' (None)."
+    if pd.isna(v) or str(v).strip() == '': return None
+    t = str(v).strip().lower()
+    if t in _TRUE or t == '1.0': return True
+    if t in _FALSE or t == '0.0': return False
+    raise DataError(f"is_valid value '{v}' in '{csv}' is not a yes/no; use true/false, 1/0 or valid/train")
+
+VALID_DIRS = ('valid', 'val', 'validation')
+SPLIT_DIRS = {'train', 'test', *VALID_DIRS}
 
 def _raw_rows(source:Path):
     "Rows for any supported layout at `source`."
     if source.is_file():
         if source.suffix.lower() != '.csv': raise DataError(f"'{source}' is a file but not a CSV; give a folder of class folders or a CSV of path,label")
         return _csv_files(source)
-    if (source/'train').is_dir() and (source/'valid').is_dir():
-        return _class_files(source/'train', False) + _class_files(source/'valid', True)
+    valid = next((source/d for d in VALID_DIRS if (source/d).is_dir()), None)
+    if (source/'train').is_dir() and valid: return _class_files(source/'train', False) + _class_files(valid, True)
+    subdirs = {d.name for d in source.iterdir() if d.is_dir() and not d.name.startswith('.')}
+    if subdirs and subdirs <= SPLIT_DIRS:  # train/ + test/ only: those are splits, not classes
+        raise DataError(f"'{source}' holds split folders ({', '.join(sorted(subdirs))}) but not both train/ and valid/ (or val/); rename them, or point at one split's class folders")
     return _class_files(source)
 
-# %% ../nbs/00_data.ipynb #824ea320
+# %% ../nbs/00_data.ipynb #d9587ca8
 def stratified_split(labels, valid_pct=0.2, seed=42):
     "A boolean is-valid mask holding out `valid_pct` of every class, chosen with `seed`."
     labels = np.asarray(labels); rng = np.random.default_rng(seed)
     mask = np.zeros(len(labels), bool)
     for c in np.unique(labels):
         idx = rng.permutation(np.flatnonzero(labels == c))
-        mask[idx[:max(1, round(len(idx) * valid_pct))]] = True
+        mask[idx[:min(max(1, round(len(idx) * valid_pct)), len(idx) - 1)]] = True  # a class always keeps a training image
     return mask
 
-# %% ../nbs/00_data.ipynb #cc11a5e8
+# %% ../nbs/00_data.ipynb #6b667ec7
 def list_items(source, # a folder of class folders, a folder with train/ and valid/, or a CSV of path,label
                valid_pct:float=0.2, # fraction of each class held out when the layout has no split
                split_seed:int=42, # seed of that split, fixed so that runs share one validation set
@@ -183,7 +203,8 @@ def list_items(source, # a folder of class folders, a folder with train/ and val
     df = pd.DataFrame(rows, columns=['path', 'label', 'is_valid'])
     classes = sorted(df.label.unique())
     if len(classes) < 2: raise DataError(f"found only one class ('{classes[0]}') under '{source}'; classification needs at least two")
-    if df.is_valid.isna().any(): df['is_valid'] = stratified_split(df.label, valid_pct, split_seed)
+    unsplit = df.is_valid.isna().to_numpy()
+    if unsplit.any(): df.loc[unsplit, 'is_valid'] = stratified_split(df.label[unsplit], valid_pct, split_seed)
     df['is_valid'] = df.is_valid.astype(bool)
     lonely = sorted(set(df.label[df.is_valid]) - set(df.label[~df.is_valid]))
     if lonely: raise DataError(f"class(es) {', '.join(lonely)} appear only in the validation data of '{source}'; add training images for them")

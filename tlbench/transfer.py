@@ -62,11 +62,11 @@ class TransferConfig:
     def __post_init__(self):
         if self.cache is None: self.cache = FeatureCache()
 
-# %% ../nbs/02_transfer.ipynb #94c67731
+# %% ../nbs/02_transfer.ipynb #62e04898
 def torch_device(device:str='auto') -> torch.device:
     "The torch device for 'auto', 'cpu' or 'cuda'."
     if device == 'auto': return torch.device('cuda') if torch.cuda.is_available() else torch.device('cpu')
-    if device == 'cuda' and not torch.cuda.is_available(): raise TlbenchError("device 'cuda' was asked for but no CUDA GPU is available; use --device cpu or auto")
+    if device.startswith('cuda') and not torch.cuda.is_available(): raise TlbenchError(f"device '{device}' was asked for but no CUDA GPU is available; use --device cpu or auto")
     if device not in ('cpu', 'cuda') and not device.startswith('cuda:'): raise TlbenchError(f"unknown device '{device}'; choose one of: auto, cpu, cuda")
     return torch.device(device)
 
@@ -225,7 +225,7 @@ def fine_tune(items, cfg:TransferConfig, seed:int=0, budget=None, freeze_epochs:
     _fit(learn, cfg, lambda l: l.fine_tune(unfrozen, _lr(fine_tune, cfg), freeze_epochs=freeze_epochs))
     return _finish(learn, model, 'fine-tune', cfg, seed, budget, t0, freeze_epochs + unfrozen, dls)
 
-# %% ../nbs/02_transfer.ipynb #e8cb54ea
+# %% ../nbs/02_transfer.ipynb #5be70c8a
 @strategy('gradual-unfreeze', lr=1e-2)
 def gradual_unfreeze(items, cfg:TransferConfig, seed:int=0, budget=None) -> Trained:
     "Unfreeze the layer groups one at a time, head first, with discriminative learning rates."
@@ -233,7 +233,7 @@ def gradual_unfreeze(items, cfg:TransferConfig, seed:int=0, budget=None) -> Trai
     bb = load_backbone(cfg.backbone, pretrained=True)
     dls = _dls(items, cfg, bb, seed, _aug(gradual_unfreeze, cfg))
     model = classifier_model(bb, len(dls.vocab)); learn = _learner(dls, model, cfg)
-    n_stages, lr = cfg.n_groups + 1, _lr(gradual_unfreeze, cfg)
+    n_stages, lr = len(learn.splitter(model)), _lr(gradual_unfreeze, cfg)  # body groups + head; a small body may have fewer groups
     per_stage = [max(1, cfg.epochs // n_stages)] * n_stages
     per_stage[-1] += max(0, cfg.epochs - sum(per_stage))
     for stage, n in enumerate(per_stage):
