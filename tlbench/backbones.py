@@ -54,7 +54,7 @@ def efficientnet_lite0(pretrained:bool=True) -> Backbone:
     return Backbone('efficientnet_lite0', body, m.num_features, 224, (0.5,)*3, (0.5,)*3, 'embedded', pretrained,
                     m.classifier if pretrained else None)
 
-# %% ../nbs/01_backbones.ipynb #08284bb9
+# %% ../nbs/01_backbones.ipynb #d63448f9
 def imagenet_model(bb:Backbone) -> nn.Module:
     "The backbone with its original ImageNet head: images -> 1000 logits."
     if bb.imagenet_head is None: raise BackboneError(f"backbone '{bb.name}' has no ImageNet head (it is random or was loaded without one)")
@@ -68,7 +68,7 @@ def imagenet_classes() -> list:
 def to_input(img:Image.Image, bb:Backbone, size:int=None) -> torch.Tensor:
     "A PIL image as a normalised (1, 3, size, size) batch for `bb`."
     size = size or bb.size
-    x = torch.from_numpy(np.asarray(img.convert('RGB').resize((size, size), Image.BILINEAR))).permute(2, 0, 1).float() / 255
+    x = torch.from_numpy(np.array(img.convert('RGB').resize((size, size), Image.BILINEAR))).permute(2, 0, 1).float() / 255
     return ((x - torch.tensor(bb.mean)[:, None, None]) / torch.tensor(bb.std)[:, None, None])[None]
 
 # %% ../nbs/01_backbones.ipynb #ef6ededc

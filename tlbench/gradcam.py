@@ -262,11 +262,11 @@ def faithfulness(model:nn.Module, x:torch.Tensor, cams:torch.Tensor, targets=Non
         return pd.DataFrame({k: v.numpy() for k, v in rows.items()}).assign(target=targets.cpu().numpy())
     finally: model.train(was_training)
 
-# %% ../nbs/06_gradcam.ipynb #0108402a
+# %% ../nbs/06_gradcam.ipynb #0d9a6685
 def show_cams(images:np.ndarray, cams, probs:torch.Tensor, classes:list, targets=None, truth=None, ncols:int=4, title:str=''):
     "A grid of CAM overlays titled with prediction, probability and (if given) the true class."
     n = len(images); nrows = math.ceil(n / ncols)
-    fig, axs = plt.subplots(nrows, ncols, figsize=(3 * ncols, 3.2 * nrows), squeeze=False)
+    fig, axs = plt.subplots(nrows, ncols, figsize=(3 * ncols, 3.5 * nrows), squeeze=False)
     pred = probs.argmax(1)
     for i, ax in enumerate(axs.flat):
         ax.axis('off')
@@ -296,7 +296,7 @@ def show_cam_shift(images:np.ndarray, conditions:dict, classes:list, method:str=
     fig.tight_layout()
     return fig
 
-# %% ../nbs/06_gradcam.ipynb #8e35b276
+# %% ../nbs/06_gradcam.ipynb #9cc82be8
 @patch
 def grad_cam(self:Learner, x=None, targets=None, layer=None, method:str='gradcam'):
     "CAMs (B, H, W) for batch `x` (default: the first validation batch) with this learner's model."
@@ -306,7 +306,7 @@ def grad_cam(self:Learner, x=None, targets=None, layer=None, method:str='gradcam
 @patch
 def show_cam(self:Learner, n:int=8, method:str='gradcam', layer=None, ncols:int=4):
     "Overlay the CAMs of `n` validation images, titled with predicted and true class."
-    x, y = self.dls.valid.one_batch()
+    x, y = self.dls.valid.new(shuffle=True).one_batch()  # a random mix of classes, not the first (sorted) rows
     x, y = x[:n], y[:n]
     maps, logits, t, _ = cam_and_logits(self.model, x, None, layer, method)
     norm = next((f for f in self.dls.after_batch.fs if hasattr(f, 'mean') and hasattr(f, 'std')), None)

@@ -2,7 +2,7 @@
 
 nbdev 3's `nbdev-readme` renders with Quarto, which can't be installed offline here (PyPI's quarto-cli downloads
 its binary when built; Debian has none). This does the same job for our index: markdown cells as they are, code
-cells as Python blocks with their text outputs, `#| hide` cells and `#|` directives left out.
+cells as Python blocks with their results (not printed streams), `#| hide` cells and `#|` directives left out.
 """
 import json, sys
 from pathlib import Path
@@ -16,8 +16,8 @@ def cell_md(cell):
     if cell['cell_type'] == 'markdown': return src.strip() + '\n'
     code = '\n'.join(l for l in lines if not l.startswith('#|')).strip()
     out = [f'```python\n{code}\n```\n'] if code else []
-    for o in cell.get('outputs', []):
-        text = ''.join(o.get('text', '')) if o.get('output_type') == 'stream' else ''.join(o.get('data', {}).get('text/plain', ''))
+    for o in cell.get('outputs', []):  # results only: printed streams (progress bars, logs) stay in the notebook
+        text = ''.join(o.get('data', {}).get('text/plain', ''))
         if text.strip(): out.append(f'```\n{text.rstrip()}\n```\n')
     return '\n'.join(out)
 
