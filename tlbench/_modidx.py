@@ -123,6 +123,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'tlbench.transfer._learner': ('transfer.html#_learner', 'tlbench/transfer.py'),
                                   'tlbench.transfer._load_table': ('transfer.html#_load_table', 'tlbench/transfer.py'),
                                   'tlbench.transfer._lr': ('transfer.html#_lr', 'tlbench/transfer.py'),
+                                  'tlbench.transfer._start': ('transfer.html#_start', 'tlbench/transfer.py'),
                                   'tlbench.transfer._table_key': ('transfer.html#_table_key', 'tlbench/transfer.py'),
                                   'tlbench.transfer._trainable': ('transfer.html#_trainable', 'tlbench/transfer.py'),
                                   'tlbench.transfer.classifier_model': ('transfer.html#classifier_model', 'tlbench/transfer.py'),

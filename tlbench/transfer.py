@@ -148,7 +148,7 @@ def get_strategy(name:str):
     if name not in STRATEGIES: raise TlbenchError(f"unknown strategy '{name}'; choose one of: {', '.join(STRATEGIES)}")
     return STRATEGIES[name]
 
-# %% ../nbs/02_transfer.ipynb #fc9cb7f4
+# %% ../nbs/02_transfer.ipynb #384ca131
 def _dls(items, cfg:TransferConfig, bb:Backbone, seed:int, aug:str):
     return image_dls(items, size=cfg.size, bs=cfg.bs, aug=aug, resize=cfg.resize, stats=(bb.mean, bb.std),
                      seed=seed, device=torch_device(cfg.device))
@@ -172,6 +172,14 @@ def _finish(learn, model, name, cfg, seed, budget, t0, epochs, dls, trainable=No
 
 def _lr(f, cfg): return cfg.lr or f.default_lr
 def _aug(f, cfg): return cfg.aug or f.default_aug
+
+def _start(f, items, cfg:TransferConfig, seed:int, pretrained:bool=True):
+    "The seeded start of an image-training strategy `f`: (start time, DataLoaders, model, Learner)."
+    t0 = time.time(); set_seed(seed, reproducible=True)
+    bb = load_backbone(cfg.backbone, pretrained=pretrained)
+    dls = _dls(items, cfg, bb, seed, _aug(f, cfg))
+    model = classifier_model(bb, len(dls.vocab))
+    return t0, dls, model, _learner(dls, model, cfg)
 
 # %% ../nbs/02_transfer.ipynb #70b1d216
 def _fit(learn, cfg, fn):
@@ -201,38 +209,29 @@ def linear_probe(items:pd.DataFrame, cfg:TransferConfig, seed:int=0, budget=None
     _fit(learn, cfg, lambda l: l.fit_one_cycle(cfg.epochs, _lr(linear_probe, cfg)))
     return _finish(learn, model, 'linear-probe', cfg, seed, budget, t0, cfg.epochs, dls, trainable=_trainable(head))
 
-# %% ../nbs/02_transfer.ipynb #d710c408
+# %% ../nbs/02_transfer.ipynb #0f1303d3
 @strategy('frozen-head', lr=2e-2)
 def frozen_head(items, cfg:TransferConfig, seed:int=0, budget=None) -> Trained:
     "Train the head (and BatchNorm) of a frozen pretrained body on augmented images."
-    t0 = time.time(); set_seed(seed, reproducible=True)
-    bb = load_backbone(cfg.backbone, pretrained=True)
-    dls = _dls(items, cfg, bb, seed, _aug(frozen_head, cfg))
-    model = classifier_model(bb, len(dls.vocab)); learn = _learner(dls, model, cfg)
+    t0, dls, model, learn = _start(frozen_head, items, cfg, seed)
     learn.freeze()
     _fit(learn, cfg, lambda l: l.fit_one_cycle(cfg.epochs, _lr(frozen_head, cfg)))
     return _finish(learn, model, 'frozen-head', cfg, seed, budget, t0, cfg.epochs, dls)
 
-# %% ../nbs/02_transfer.ipynb #84eacc9a
+# %% ../nbs/02_transfer.ipynb #992a8cb1
 @strategy('fine-tune', lr=1e-2)
 def fine_tune(items, cfg:TransferConfig, seed:int=0, budget=None, freeze_epochs:int=1) -> Trained:
     "fastai's fine_tune: `freeze_epochs` with a frozen body, then all layers with discriminative learning rates."
-    t0 = time.time(); set_seed(seed, reproducible=True)
-    bb = load_backbone(cfg.backbone, pretrained=True)
-    dls = _dls(items, cfg, bb, seed, _aug(fine_tune, cfg))
-    model = classifier_model(bb, len(dls.vocab)); learn = _learner(dls, model, cfg)
+    t0, dls, model, learn = _start(fine_tune, items, cfg, seed)
     unfrozen = max(1, cfg.epochs - freeze_epochs)
     _fit(learn, cfg, lambda l: l.fine_tune(unfrozen, _lr(fine_tune, cfg), freeze_epochs=freeze_epochs))
     return _finish(learn, model, 'fine-tune', cfg, seed, budget, t0, freeze_epochs + unfrozen, dls)
 
-# %% ../nbs/02_transfer.ipynb #5be70c8a
+# %% ../nbs/02_transfer.ipynb #1208091a
 @strategy('gradual-unfreeze', lr=1e-2)
 def gradual_unfreeze(items, cfg:TransferConfig, seed:int=0, budget=None) -> Trained:
     "Unfreeze the layer groups one at a time, head first, with discriminative learning rates."
-    t0 = time.time(); set_seed(seed, reproducible=True)
-    bb = load_backbone(cfg.backbone, pretrained=True)
-    dls = _dls(items, cfg, bb, seed, _aug(gradual_unfreeze, cfg))
-    model = classifier_model(bb, len(dls.vocab)); learn = _learner(dls, model, cfg)
+    t0, dls, model, learn = _start(gradual_unfreeze, items, cfg, seed)
     n_stages, lr = len(learn.splitter(model)), _lr(gradual_unfreeze, cfg)  # body groups + head; a small body may have fewer groups
     per_stage = [max(1, cfg.epochs // n_stages)] * n_stages
     per_stage[-1] += max(0, cfg.epochs - sum(per_stage))
@@ -242,29 +241,22 @@ def gradual_unfreeze(items, cfg:TransferConfig, seed:int=0, budget=None) -> Trai
         _fit(learn, cfg, lambda l: l.fit_one_cycle(n, lrs))
     return _finish(learn, model, 'gradual-unfreeze', cfg, seed, budget, t0, sum(per_stage), dls)
 
-# %% ../nbs/02_transfer.ipynb #b5b8c6c0
+# %% ../nbs/02_transfer.ipynb #cec8704a
 @strategy('lp-ft', lr=3e-3)
 def lp_ft(items, cfg:TransferConfig, seed:int=0, budget=None) -> Trained:
     "Linear probe first, then fine-tune every layer starting from the probed head."
     t0 = time.time()
     probe = linear_probe(items, cfg, seed, budget)
-    set_seed(seed, reproducible=True)
-    bb = load_backbone(cfg.backbone, pretrained=True)
-    dls = _dls(items, cfg, bb, seed, _aug(lp_ft, cfg))
-    model = classifier_model(bb, len(dls.vocab))
+    _, dls, model, learn = _start(lp_ft, items, cfg, seed)
     model[1].load_state_dict(probe.model[1].state_dict())
-    learn = _learner(dls, model, cfg)
     learn.unfreeze(); lr = _lr(lp_ft, cfg)
     _fit(learn, cfg, lambda l: l.fit_one_cycle(cfg.epochs, slice(lr / 10, lr)))
     return _finish(learn, model, 'lp-ft', cfg, seed, budget, t0, 2 * cfg.epochs, dls)
 
-# %% ../nbs/02_transfer.ipynb #b108e45e
+# %% ../nbs/02_transfer.ipynb #c3183947
 @strategy('scratch', lr=1e-2)
 def scratch(items, cfg:TransferConfig, seed:int=0, budget=None) -> Trained:
     "The same architecture from random weights, every layer trained."
-    t0 = time.time(); set_seed(seed, reproducible=True)
-    bb = load_backbone(cfg.backbone, pretrained=False)
-    dls = _dls(items, cfg, bb, seed, _aug(scratch, cfg))
-    model = classifier_model(bb, len(dls.vocab)); learn = _learner(dls, model, cfg)
+    t0, dls, model, learn = _start(scratch, items, cfg, seed, pretrained=False)
     _fit(learn, cfg, lambda l: l.fit_one_cycle(cfg.epochs, _lr(scratch, cfg)))
     return _finish(learn, model, 'scratch', cfg, seed, budget, t0, cfg.epochs, dls)
