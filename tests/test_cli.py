@@ -147,3 +147,15 @@ def test_cam_bad_requests_give_one_line(run_cli, tmp_path):
     r = run_cli('cam', 'imagenet', tmp_path/'x.txt', '--out', out)
     assert r.returncode == 2 and r.stderr.splitlines() == [f"tlbench: skipping {tmp_path/'x.txt'}: not an image file",
                                                           f"tlbench: error: none of the 1 image file(s) could be read ({tmp_path/'x.txt'}: not an image file)"]
+
+
+def test_adapt_mnist_to_digits(run_cli, tmp_path):
+    out = tmp_path/'adapt'
+    r = run_cli('adapt', '--source', samples_dir()/'mnist', '--target', samples_dir()/'digits', '--method', 'adabn,tent',
+                '--seeds', '0', '--epochs', '1', '--out', out)
+    assert r.returncode == 0, r.stderr
+    df = pd.read_csv(out/'results.csv')
+    assert list(df.columns) == ['method', 'seed', 'source_accuracy', 'target_accuracy'] and df.method.tolist() == ['none', 'adabn', 'tent']
+    assert (out/'adaptation.png').stat().st_size > 5000
+    _one_line_error(run_cli('adapt', '--source', samples_dir()/'mnist', '--target', samples_dir()/'fashion', '--out', out), 'has classes the source lacks')
+    _one_line_error(run_cli('adapt', '--source', samples_dir()/'mnist', '--target', samples_dir()/'digits', '--method', 'coral', '--out', out), "unknown adaptation method 'coral'")
