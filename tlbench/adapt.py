@@ -153,7 +153,7 @@ def adaptation_experiment(source, target, methods=('adabn', 'tent', 'dann'), see
         if out: pd.DataFrame(rows).to_csv(out/'results.csv', index=False)  # after every seed: an interrupted run keeps what it finished
     return pd.DataFrame(rows)
 
-# %% ../nbs/05_adapt.ipynb #dce5b63e
+# %% ../nbs/05_adapt.ipynb #c39d33ee
 def plot_adaptation(df:pd.DataFrame, ax=None):
     "Source and target accuracy per method, mean and std over seeds."
     ax = ax or plt.subplots(figsize=(6, 3.5))[1]
@@ -161,6 +161,6 @@ def plot_adaptation(df:pd.DataFrame, ax=None):
     x = np.arange(len(g))
     for k, (col, label) in enumerate([('source_accuracy', 'source (MNIST)'), ('target_accuracy', 'target (digits)')]):
         ax.bar(x + (k - 0.5) * 0.38, g[(col, 'mean')], 0.38, yerr=g[(col, 'std')], capsize=3, label=label)
-    ax.set_xticks(x, g.index); ax.set_ylim(0, 1); ax.set_ylabel('accuracy'); ax.legend()
+    ax.set_xticks(x, g.index); ax.set_ylim(0, 1.15); ax.set_ylabel('accuracy'); ax.legend(loc='upper right', fontsize=8, ncols=2)
     ax.set_title(f'Adaptation, mean ± std over {df.seed.nunique()} seed(s)'); ax.grid(axis='y', alpha=0.3)
     return ax.figure
