@@ -20,8 +20,9 @@ demo: setup
 
 test: setup test-nbs test-py
 
+# one torch thread per notebook worker: two workers with two threads each on two cores oversubscribe and crawl
 test-nbs: setup
-	$(VENV)/bin/nbdev-test --n-workers 2 --timing
+	OMP_NUM_THREADS=1 $(VENV)/bin/nbdev-test --n-workers 2 --timing
 
 test-py: setup
 	$(VENV)/bin/pytest -q tests

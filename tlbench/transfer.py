@@ -188,7 +188,7 @@ def _fit(learn, cfg, fn):
         with learn.no_logging(): fn(learn)
     else: fn(learn)
 
-# %% ../nbs/02_transfer.ipynb #0d4dfa1f
+# %% ../nbs/02_transfer.ipynb #e24d4008
 @strategy('linear-probe', lr=1e-2, aug='none')
 def linear_probe(items:pd.DataFrame, cfg:TransferConfig, seed:int=0, budget=None) -> Trained:
     "Train a linear head on cached features of the frozen, pretrained backbone."
@@ -197,6 +197,7 @@ def linear_probe(items:pd.DataFrame, cfg:TransferConfig, seed:int=0, budget=None
     dls = _dls(items, cfg, bb, seed, 'none')
     train, valid = items[~items.is_valid], items[items.is_valid]
     f_train, f_valid = cfg.cache.features(bb, dls, train), cfg.cache.features(bb, dls, valid)
+    set_seed(seed, reproducible=True)  # head init and shuffling must not depend on whether the features came from the cache
     o2i = {c: i for i, c in enumerate(dls.vocab)}
     y_train, y_valid = [torch.tensor([o2i[l] for l in d.label]) for d in (train, valid)]
     dev = torch_device(cfg.device)
