@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_experiments.ipynb #0ff8c4b5
 from __future__ import annotations
-import base64, hashlib, io, itertools, json, time
+import base64, hashlib, io, json
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 import matplotlib, matplotlib.ticker

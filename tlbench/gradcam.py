@@ -150,7 +150,7 @@ def cam_and_logits(model:nn.Module, x:torch.Tensor, targets=None, layer=None, me
         if 'leaf' not in store: raise CamError(f"layer '{name}' did not run in the forward pass; choose a layer the model uses")
         t = _targets(targets, logits)
         score = logits.gather(1, t[:, None]).sum()
-        A, = [store['leaf']]
+        A = store['leaf']
         G, = torch.autograd.grad(score, A)
         if reshape is not None: A, G = reshape(A), reshape(G)
         if A.dim() != 4: raise CamError(f"layer '{name}' gives activations of shape {tuple(A.shape)}, not (B, C, H, W); pick a convolutional layer or pass reshape=")
@@ -373,7 +373,7 @@ def cam_files(source, # a saved-model folder or 'imagenet'
     records, layer_name, used = [], None, set()
     for i in range(0, len(kept), bs):
         xb = x[i:i + bs].to(dev)
-        maps, logits, t, layer_name = cam_and_logits(model, xb, None if tgt is None else [tgt] * len(xb), layer, method)
+        maps, logits, t, layer_name = cam_and_logits(model, xb, None if tgt is None else [tgt] * len(xb), layer or layer_name, method)  # the default layer is found once, not per chunk
         faith = faithfulness(model, xb, maps, t, steps=steps)
         probs, shown = logits.softmax(1).cpu(), to_display(xb, pipe['mean'], pipe['std'])
         for j, path in enumerate(kept[i:i + bs]):
