@@ -5,12 +5,14 @@ STAMP := $(VENV)/.tlbench-installed
 
 .PHONY: setup demo test test-nbs test-py sync readme bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	# torch and torchvision as a matched pair (PyPI's torchvision does not import beside other torch builds)
 	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
 	$(PY) -m pip install -q -e '.[dev]'
+	# the reference corruptions, for tests and benchmarks only; --no-deps because it asks for opencv-python, which would clash with the headless OpenCV already here
+	$(PY) -m pip install -q --no-deps imagecorruptions==1.1.2
 	touch $@
 
 setup: $(STAMP)
@@ -41,6 +43,7 @@ readme: setup
 bench: setup
 	$(PY) bench/linear_probe_vs_frozen.py
 	$(PY) bench/gradcam_vs_reference.py
+	$(PY) bench/corruptions_vs_reference.py
 
 clean:
 	rm -rf $(VENV) demo_out

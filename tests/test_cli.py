@@ -1,4 +1,4 @@
-"The `tlbench` command end to end: demo, compare, --save then load, bad input, lab."
+"The `tlbench` command end to end: demo, compare, --save then load, shift, matrix, adapt, cam, bad input, lab."
 import json, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 import pandas as pd, pytest
@@ -21,6 +21,12 @@ def test_demo_quick(run_cli, tmp_path):
     assert 'linear-probe' in r.stdout and 'report:' in r.stdout  # the summary table is printed
     acc = df.set_index('strategy').accuracy
     assert acc['linear-probe'] > acc['scratch']
+    # the shift part: strategies under corruption with CE against scratch, then MNIST -> digits
+    shift = pd.read_csv(out/'shift'/'shift.csv')
+    assert set(shift.method) == {'linear-probe', 'fine-tune', 'fine-tune + AdaBN', 'fine-tune + TENT'}
+    assert set(shift.corruption) == {'clean', 'gaussian_noise', 'fog'} and set(shift.severity) == {0, 1, 3, 5}
+    assert 'relative_mCE' in (out/'shift'/'report.html').read_text() and 'mCE' in r.stdout
+    assert pd.read_csv(out/'adapt'/'results.csv').method.tolist() == ['none', 'adabn', 'tent', 'dann']
 
 
 def test_compare_save_then_load(run_cli, tiny_tree, tmp_path):
@@ -159,3 +165,49 @@ def test_adapt_mnist_to_digits(run_cli, tmp_path):
     assert (out/'adaptation.png').stat().st_size > 5000
     _one_line_error(run_cli('adapt', '--source', samples_dir()/'mnist', '--target', samples_dir()/'fashion', '--out', out), 'has classes the source lacks')
     _one_line_error(run_cli('adapt', '--source', samples_dir()/'mnist', '--target', samples_dir()/'digits', '--method', 'coral', '--out', out), "unknown adaptation method 'coral'")
+
+
+def test_shift_saved_model_under_corruption(run_cli, tiny_tree, tmp_path):
+    out = tmp_path/'cmp'
+    r = run_cli('compare', tiny_tree, '--out', out, '--strategies', 'fine-tune,scratch', '--budgets', 'all', '--seeds', '0',
+                '--epochs', '1', '--size', '32', '--save')
+    assert r.returncode == 0, r.stderr
+    model, scratch = out/'models'/'fine-tune-all-0', out/'models'/'scratch-all-0'
+    r = run_cli('shift', scratch, '--out', tmp_path/'base', '--corruptions', 'fog,contrast', '--severities', '1,3')
+    assert r.returncode == 0, r.stderr
+    r = run_cli('shift', model, '--out', tmp_path/'shift', '--corruptions', 'fog,contrast', '--severities', '1,3',
+                '--adapt', 'none,adabn', '--baseline', tmp_path/'base')
+    assert r.returncode == 0, r.stderr
+    df = pd.read_csv(tmp_path/'shift'/'shift.csv')
+    assert list(df.columns[:5]) == ['method', 'corruption', 'family', 'severity', 'accuracy']
+    assert len(df) == 2 * (1 + 2 * 2) and set(df.method) == {'none', 'adabn'}
+    assert (df.n_images == 12).all()  # the validation split of the training data, as recorded in model.json (20% of 60)
+    for f in ('accuracy_vs_severity.png', 'heatmap.png'): assert (tmp_path/'shift'/f).stat().st_size > 5000
+    assert 'mCE' in r.stdout and 'relative_mCE' in (tmp_path/'shift'/'report.html').read_text()
+    # --data scores every image of another folder with the same classes
+    r = run_cli('shift', model, '--out', tmp_path/'other', '--data', tiny_tree, '--corruptions', 'noise', '--severities', '5')
+    assert r.returncode == 0, r.stderr
+    df = pd.read_csv(tmp_path/'other'/'shift.csv')
+    assert set(df.corruption) == {'clean', 'gaussian_noise', 'shot_noise', 'impulse_noise', 'speckle_noise'} and (df.n_images == 60).all()
+    bad = tmp_path/'bad'
+    _one_line_error(run_cli('shift', model, '--out', bad, '--corruptions', 'fogg'), "unknown corruption 'fogg'", 'gaussian_noise')
+    _one_line_error(run_cli('shift', model, '--out', bad, '--severities', '0-3'), 'severity must be a whole number from 1 to 5')
+    _one_line_error(run_cli('shift', model, '--out', bad, '--adapt', 'dann'), "unknown test-time adaptation method 'dann'", 'tlbench adapt')
+    _one_line_error(run_cli('shift', model, '--out', bad, '--data', samples_dir()/'fashion'), "are not among the model's classes")
+    _one_line_error(run_cli('shift', tmp_path, '--out', bad), 'is not a saved tlbench model')
+    _one_line_error(run_cli('shift', model, '--out', bad, '--baseline', tmp_path/'nothing.csv'), "baseline", 'not found')
+    assert not bad.exists()  # every check comes before any work
+
+
+def test_matrix_trains_on_each_domain_and_tests_on_the_other(run_cli, tiny_tree, tmp_path):
+    mnist = tmp_path/'mnist'
+    for c in ('0', '1', '7'):
+        (mnist/c).mkdir(parents=True)
+        for p in sorted((samples_dir()/'mnist'/c).iterdir())[:20]: (mnist/c/p.name).write_bytes(p.read_bytes())
+    out = tmp_path/'matrix'
+    r = run_cli('matrix', mnist, tiny_tree, '--out', out, '--strategies', 'linear-probe', '--seeds', '0', '--epochs', '1')
+    assert r.returncode == 0, r.stderr
+    df = pd.read_csv(out/'shift_matrix.csv')
+    assert set(zip(df.source, df.target)) == {('mnist', 'tiny'), ('tiny', 'mnist')}
+    assert (out/'shift_matrix.png').stat().st_size > 5000 and (out/'summary.csv').exists()
+    _one_line_error(run_cli('matrix', mnist, '--out', out), 'at least two domains')

@@ -64,7 +64,8 @@ class TransferConfig:
 
 # %% ../nbs/02_transfer.ipynb #62e04898
 def torch_device(device:str='auto') -> torch.device:
-    "The torch device for 'auto', 'cpu' or 'cuda'."
+    "The torch device for 'auto', 'cpu' or 'cuda' (a torch.device passes through)."
+    if isinstance(device, torch.device): return device
     if device == 'auto': return torch.device('cuda') if torch.cuda.is_available() else torch.device('cpu')
     if device.startswith('cuda') and not torch.cuda.is_available(): raise TlbenchError(f"device '{device}' was asked for but no CUDA GPU is available; use --device cpu or auto")
     if device not in ('cpu', 'cuda') and not device.startswith('cuda:'): raise TlbenchError(f"unknown device '{device}'; choose one of: auto, cpu, cuda")
