@@ -5,7 +5,9 @@ the same images for both, one run each, timed per corruption; tlbench on the dev
 Agreement: a fixed model (a linear probe on the Fashion sample, 64 px) scored on its validation images corrupted by each
 implementation, every corruption and severity; the accuracies should differ by under 2 points.
 
-    python bench/corruptions_vs_reference.py [--n 64] [--size 224] [--device cpu] [--acc-images 400] [--skip-accuracy]
+    python bench/corruptions_vs_reference.py [--n 64] [--size 224] [--device cpu] [--acc-images 400] [--skip-speed] [--skip-accuracy]
+
+Speed goes to results/corruptions_vs_reference[_cuda].json, agreement to results/corruptions_accuracy_vs_reference.json.
 """
 import argparse, json, sys, time, warnings
 from pathlib import Path
@@ -79,28 +81,30 @@ def agreement(n_images):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--n', type=int, default=64); ap.add_argument('--size', type=int, default=224); ap.add_argument('--device', default='cpu')
-    ap.add_argument('--acc-images', type=int, default=400); ap.add_argument('--skip-accuracy', action='store_true')
+    ap.add_argument('--acc-images', type=int, default=400)
+    ap.add_argument('--skip-speed', action='store_true'); ap.add_argument('--skip-accuracy', action='store_true')
     ap.add_argument('--out', type=Path, default=Path(__file__).parent/'results')
     a = ap.parse_args()
     if imagecorruptions_ref.load() is None: sys.exit('the reference package is missing: pip install --no-deps imagecorruptions==1.1.2')
+    a.out.mkdir(parents=True, exist_ok=True)
     device = torch.device(a.device)
-    imgs = images(a.n, a.size)
-    print(f'{len(imgs)} images at {a.size} px; tlbench on {device}' + (f' ({torch.cuda.get_device_name(device)})' if device.type == 'cuda' else f', {torch.get_num_threads()} torch threads'))
-    sp = speed(imgs, device)
-    total = dict(tlbench_s=sp.tlbench_s.sum(), reference_s=sp.reference_s.sum())
-    total['ratio'] = total['reference_s'] / total['tlbench_s']
-    print(f"total: tlbench {total['tlbench_s']:.1f} s, reference {total['reference_s']:.1f} s: {total['ratio']:.1f}x faster")
-    res = dict(images=len(imgs), size=a.size, device=str(device), threads=torch.get_num_threads(), total=total, per_corruption=sp.round(4).to_dict('records'))
+    if not a.skip_speed:
+        imgs = images(a.n, a.size)
+        print(f'{len(imgs)} images at {a.size} px; tlbench on {device}' + (f' ({torch.cuda.get_device_name(device)})' if device.type == 'cuda' else f', {torch.get_num_threads()} torch threads'))
+        sp = speed(imgs, device)
+        total = dict(tlbench_s=sp.tlbench_s.sum(), reference_s=sp.reference_s.sum())
+        total['ratio'] = total['reference_s'] / total['tlbench_s']
+        print(f"total: tlbench {total['tlbench_s']:.1f} s, reference {total['reference_s']:.1f} s: {total['ratio']:.1f}x faster")
+        res = dict(images=len(imgs), size=a.size, device=str(device), threads=torch.get_num_threads(), total=total, per_corruption=sp.round(4).to_dict('records'))
+        (a.out/('corruptions_vs_reference' + ('' if device.type == 'cpu' else f'_{device.type}') + '.json')).write_text(json.dumps(res, indent=2))
     if not a.skip_accuracy:
         acc, n = agreement(a.acc_images)
         per = acc.groupby('corruption', sort=False)[['tlbench', 'reference']].mean().assign(difference=lambda d: d.tlbench - d.reference)
         print(f'accuracy over all corruptions and severities: tlbench {acc.tlbench.mean():.4f}, reference {acc.reference.mean():.4f}; '
               f'largest per-corruption difference {per.difference.abs().max():.3f} ({per.difference.abs().idxmax()})')
-        res['accuracy'] = dict(images=n, mean_tlbench=acc.tlbench.mean(), mean_reference=acc.reference.mean(),
-                               per_corruption=per.round(4).reset_index().to_dict('records'), per_severity=acc.round(4).to_dict('records'))
-    a.out.mkdir(parents=True, exist_ok=True)
-    name = 'corruptions_vs_reference' + ('' if device.type == 'cpu' else f'_{device.type}') + '.json'
-    (a.out/name).write_text(json.dumps(res, indent=2))
+        res = dict(images=n, mean_tlbench=acc.tlbench.mean(), mean_reference=acc.reference.mean(),
+                   per_corruption=per.round(4).reset_index().to_dict('records'), per_severity=acc.round(4).to_dict('records'))
+        (a.out/'corruptions_accuracy_vs_reference.json').write_text(json.dumps(res, indent=2))
 
 
 if __name__ == '__main__': main()

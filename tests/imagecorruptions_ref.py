@@ -17,8 +17,8 @@ def _shim_pkg_resources():
 
 
 def load():
-    "The `imagecorruptions` package with the shims applied, or None when it is not installed."
-    if importlib.util.find_spec('imagecorruptions') is None: return None
+    "The `imagecorruptions` package with the shims applied, or None when it or one of its imports is not installed."
+    if any(importlib.util.find_spec(m) is None for m in ('imagecorruptions', 'cv2', 'skimage', 'scipy')): return None  # it imports all of them
     _shim_pkg_resources()
     if not hasattr(np, 'float_'): np.float_ = np.float64
     import imagecorruptions, imagecorruptions.corruptions as ic

@@ -196,6 +196,10 @@ def test_shift_saved_model_under_corruption(run_cli, tiny_tree, tmp_path):
     _one_line_error(run_cli('shift', model, '--out', bad, '--data', samples_dir()/'fashion'), "are not among the model's classes")
     _one_line_error(run_cli('shift', tmp_path, '--out', bad), 'is not a saved tlbench model')
     _one_line_error(run_cli('shift', model, '--out', bad, '--baseline', tmp_path/'nothing.csv'), "baseline", 'not found')
+    (tmp_path/'results_not_shift.csv').write_text('strategy,accuracy\nscratch,0.5\n')
+    _one_line_error(run_cli('shift', model, '--out', bad, '--baseline', tmp_path/'results_not_shift.csv'), 'is not a corruption table')
+    _one_line_error(run_cli('shift', model, '--out', bad, '--corruptions', 'fog', '--severities', '5', '--baseline', tmp_path/'base'), 'no results for fog 5')
+    _one_line_error(run_cli('shift', model, '--out', bad, '--max-images', '0'), 'at least 1')
     assert not bad.exists()  # every check comes before any work
 
 

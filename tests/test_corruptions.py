@@ -59,7 +59,8 @@ def perturbation_stats(out, imgs):
 @pytest.mark.parametrize('name', RANDOM)
 def test_random_match_in_distribution(name):
     imgs = photos(96)
-    draws = 64 if name == 'spatter' else 3  # spatter's drops are few and large: more draws average them out
+    # spatter's drops are few and large, and motion blur and snow draw one angle per image: more draws average them out
+    draws = {'spatter': 64, 'motion_blur': 8, 'snow': 8}.get(name, 3)
     for s in range(1, 6):
         a = np.stack([ours(imgs, name, s, seed=d) for d in range(draws)])
         b = np.stack([theirs(imgs, name, s, seed=d) for d in range(draws)])
@@ -76,7 +77,7 @@ def test_same_accuracy_as_reference():
     items = list_items(samples_dir()/'fashion')
     trained = get_strategy('linear-probe')(items, TransferConfig(size=64, epochs=3), seed=0, budget='all')
     meta = dict(classes=trained.vocab, **trained.pipeline)
-    batches = clean_batches(items[items.is_valid], meta, bs=60, max_images=120)
+    batches = clean_batches(items[items.is_valid], meta, bs=100, max_images=200)
     mean, std = (torch.tensor(v).view(1, -1, 1, 1) for v in (meta['mean'], meta['std']))
     model = trained.model.eval()
     def accuracy(corrupted):
@@ -91,9 +92,9 @@ def test_same_accuracy_as_reference():
     print(df.round(3).to_string(index=False))
     assert abs(df['diff'].mean()) < 0.02, df
     assert (df[df.corruption.isin(DETERMINISTIC)]['diff'].abs() < 0.02).all(), df
-    # one random corruption of 120 images is itself a sample: under heavy noise a third of the predictions can change
-    # between two draws of the same implementation, a std of about 5 points for the difference; 15 is three of them
-    assert (df["diff"].abs() < 0.15).all(), df
+    # one random corruption of 200 images is itself a sample: under heavy noise a third of the predictions can change
+    # between two draws of the same implementation, a std of about 4 points for the difference; 12 is three of them
+    assert (df["diff"].abs() < 0.12).all(), df
 
 
 def test_fog_given_the_same_fractal(monkeypatch):

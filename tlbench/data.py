@@ -16,7 +16,7 @@ __all__ = ['log', 'DIGIT_CLASSES', 'FASHION_CLASSES', 'FASHION_SOURCE', 'SKIMAGE
            'SPLIT_DIRS', 'AUGMENTATIONS', 'RESIZE_METHODS', 'TlbenchError', 'DataError', 'samples_dir',
            'save_class_images', 'build_mnist', 'build_uci_digits', 'image_tree_differences', 'read_idx',
            'build_fashion', 'build_photos', 'build_samples', 'check_image', 'stratified_split', 'list_items',
-           'apply_budget', 'image_dls', 'eval_dl']
+           'apply_budget', 'image_dls', 'eval_dl', 'batch_size_for']
 
 # %% ../nbs/00_data.ipynb #21d74801
 class TlbenchError(Exception):
@@ -274,3 +274,8 @@ def eval_dl(items:pd.DataFrame, # rows to score (every row is used; is_valid is 
     block = DataBlock(blocks=(ImageBlock(PILImage), CategoryBlock(vocab=list(classes))), get_x=ColReader('path'), get_y=ColReader('label'),
                       splitter=every, item_tfms=Resize(size, method=resize), batch_tfms=[Normalize.from_stats(*stats)])
     return block.dataloaders(items, bs=bs, num_workers=0, device=device).valid
+
+def batch_size_for(n:int, bs:int) -> int:
+    "`bs`, or the nearest smaller size that leaves no last batch of a single image (BatchNorm on batch statistics, as TENT uses, cannot take one)."
+    while bs > 2 and n % bs == 1: bs -= 1
+    return bs

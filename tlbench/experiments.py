@@ -10,7 +10,7 @@ import numpy as np, pandas as pd, torch
 import matplotlib, matplotlib.ticker
 import matplotlib.pyplot as plt
 from fastprogress.fastprogress import progress_bar
-from .data import TlbenchError, DataError, list_items, apply_budget, eval_dl, log
+from .data import TlbenchError, DataError, list_items, apply_budget, eval_dl, batch_size_for, log
 from .backbones import load_backbone
 from .transfer import (TransferConfig, Trained, RESULT_COLUMNS, get_strategy, classifier_model, torch_device)
 
@@ -47,7 +47,7 @@ def evaluate(model, meta:dict, items:pd.DataFrame, device='auto', bs:int=128) ->
     if unknown: raise DataError(f"labels {', '.join(map(str, unknown))} are not among the model's classes ({', '.join(meta['classes'])})")
     dev = torch_device(device)
     # shuffled (seeded) so every batch mixes classes, as a real test stream does: a model that normalises with each batch's own statistics (TENT) needs that
-    dl = eval_dl(items.sample(frac=1, random_state=0), meta['classes'], meta['size'], meta['resize'], (meta['mean'], meta['std']), bs, dev)
+    dl = eval_dl(items.sample(frac=1, random_state=0), meta['classes'], meta['size'], meta['resize'], (meta['mean'], meta['std']), batch_size_for(len(items), bs), dev)
     was_training = model.training; model.eval().to(dev)
     try: correct = sum((model(xb).argmax(1) == yb).sum().item() for xb, yb in dl)
     finally: model.train(was_training)
