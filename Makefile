@@ -26,8 +26,10 @@ test: setup test-nbs test-py
 test-nbs: setup
 	OMP_NUM_THREADS=1 $(VENV)/bin/nbdev-test --n-workers 2 --timing
 
+# two tests at a time, one torch thread each: most of a test is interpreter start-up, file work or a browser waiting, which one process leaves a core idle for
+# -rs prints why a test was skipped (the browser test without chromium)
 test-py: setup
-	$(VENV)/bin/pytest -q tests
+	OMP_NUM_THREADS=1 $(VENV)/bin/pytest -q -rs -n 2 tests
 
 # notebooks, library and README agree: regenerate and compare with git
 sync: setup

@@ -68,9 +68,10 @@ def _one_line_error(r, *words):
     for w in words: assert w in lines[0], lines[0]
 
 
-def test_bad_input_gives_one_line(run_cli, tiny_tree, tmp_path):
+def test_bad_input_gives_one_line(run_cli, run_cli_here, tiny_tree, tmp_path):
     out = tmp_path/'o'
-    _one_line_error(run_cli('compare', tmp_path/'missing', '--out', out), 'does not exist')
+    _one_line_error(run_cli('compare', tmp_path/'missing', '--out', out), 'does not exist')  # the installed command, exit status 2
+    run_cli = run_cli_here  # the rest in this process: the same main(), without an interpreter start each
     (tmp_path/'empty').mkdir()
     _one_line_error(run_cli('compare', tmp_path/'empty', '--out', out), 'no images found')
     single = tmp_path/'single'; (single/'7').mkdir(parents=True)
@@ -142,7 +143,8 @@ def test_cam_on_imagenet_head_with_a_broken_file(run_cli, tmp_path):
     assert (out/'chelsea_gradcam.png').stat().st_size > 10_000
 
 
-def test_cam_bad_requests_give_one_line(run_cli, tmp_path):
+def test_cam_bad_requests_give_one_line(run_cli_here, tmp_path):
+    run_cli = run_cli_here
     chelsea = samples_dir()/'photos'/'chelsea.jpg'
     out = tmp_path/'cam'
     _one_line_error(run_cli('cam', 'imagenet', chelsea, '--out', out, '--layer', '0.99'), "layer '0.99' not found", '0.8')
@@ -155,7 +157,7 @@ def test_cam_bad_requests_give_one_line(run_cli, tmp_path):
                                                           f"tlbench: error: none of the 1 image file(s) could be read ({tmp_path/'x.txt'}: not an image file)"]
 
 
-def test_adapt_mnist_to_digits(run_cli, tmp_path):
+def test_adapt_mnist_to_digits(run_cli, run_cli_here, tmp_path):
     out = tmp_path/'adapt'
     r = run_cli('adapt', '--source', samples_dir()/'mnist', '--target', samples_dir()/'digits', '--method', 'adabn,tent',
                 '--seeds', '0', '--epochs', '1', '--out', out)
@@ -163,11 +165,12 @@ def test_adapt_mnist_to_digits(run_cli, tmp_path):
     df = pd.read_csv(out/'results.csv')
     assert list(df.columns) == ['method', 'seed', 'source_accuracy', 'target_accuracy'] and df.method.tolist() == ['none', 'adabn', 'tent']
     assert (out/'adaptation.png').stat().st_size > 5000
+    run_cli = run_cli_here
     _one_line_error(run_cli('adapt', '--source', samples_dir()/'mnist', '--target', samples_dir()/'fashion', '--out', out), 'has classes the source lacks')
     _one_line_error(run_cli('adapt', '--source', samples_dir()/'mnist', '--target', samples_dir()/'digits', '--method', 'coral', '--out', out), "unknown adaptation method 'coral'")
 
 
-def test_shift_saved_model_under_corruption(run_cli, tiny_tree, tmp_path):
+def test_shift_saved_model_under_corruption(run_cli, run_cli_here, tiny_tree, tmp_path):
     out = tmp_path/'cmp'
     r = run_cli('compare', tiny_tree, '--out', out, '--strategies', 'fine-tune,scratch', '--budgets', 'all', '--seeds', '0',
                 '--epochs', '1', '--size', '32', '--save')
@@ -189,7 +192,7 @@ def test_shift_saved_model_under_corruption(run_cli, tiny_tree, tmp_path):
     assert r.returncode == 0, r.stderr
     df = pd.read_csv(tmp_path/'other'/'shift.csv')
     assert set(df.corruption) == {'clean', 'gaussian_noise', 'shot_noise', 'impulse_noise', 'speckle_noise'} and (df.n_images == 60).all()
-    bad = tmp_path/'bad'
+    bad, run_cli = tmp_path/'bad', run_cli_here
     _one_line_error(run_cli('shift', model, '--out', bad, '--corruptions', 'fogg'), "unknown corruption 'fogg'", 'gaussian_noise')
     _one_line_error(run_cli('shift', model, '--out', bad, '--severities', '0-3'), 'severity must be a whole number from 1 to 5')
     _one_line_error(run_cli('shift', model, '--out', bad, '--adapt', 'dann'), "unknown test-time adaptation method 'dann'", 'tlbench adapt')
@@ -203,7 +206,7 @@ def test_shift_saved_model_under_corruption(run_cli, tiny_tree, tmp_path):
     assert not bad.exists()  # every check comes before any work
 
 
-def test_matrix_trains_on_each_domain_and_tests_on_the_other(run_cli, tiny_tree, tmp_path):
+def test_matrix_trains_on_each_domain_and_tests_on_the_other(run_cli, run_cli_here, tiny_tree, tmp_path):
     mnist = tmp_path/'mnist'
     for c in ('0', '1', '7'):
         (mnist/c).mkdir(parents=True)
@@ -214,4 +217,4 @@ def test_matrix_trains_on_each_domain_and_tests_on_the_other(run_cli, tiny_tree,
     df = pd.read_csv(out/'shift_matrix.csv')
     assert set(zip(df.source, df.target)) == {('mnist', 'tiny'), ('tiny', 'mnist')}
     assert (out/'shift_matrix.png').stat().st_size > 5000 and (out/'summary.csv').exists()
-    _one_line_error(run_cli('matrix', mnist, '--out', out), 'at least two domains')
+    _one_line_error(run_cli_here('matrix', mnist, '--out', out), 'at least two domains')

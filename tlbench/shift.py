@@ -590,7 +590,8 @@ def corruption_accuracy(model, # a classifier (see `load_model`)
                         severities='1-5', # see `select_severities`
                         adapt:dict|None=None, # method name -> fn(model, images, device) -> model, or None for the model as is
                         seed:int=0, bs:int=64, max_images:int|None=None, device='auto',
-                        out=None) -> pd.DataFrame: # folder for shift.csv, rewritten after each corruption
+                        out=None, # folder for shift.csv, rewritten after each corruption
+                        progress:bool=True) -> pd.DataFrame: # show a progress bar
     "Accuracy per method, corruption and severity, plus clean (severity 0): method, corruption, family, severity, accuracy, n_images, seed."
     names, sevs = select_corruptions(corruptions), select_severities(severities)
     adapt = adapt or {'none': None}
@@ -602,7 +603,7 @@ def corruption_accuracy(model, # a classifier (see `load_model`)
     was_training, was_on = model.training, next(model.parameters()).device
     model.eval().to(dev)
     rows, plan = [], [(None, 0)] + [(c, s) for c in names for s in sevs]
-    bar = progress_bar(plan)
+    bar = progress_bar(plan, display=progress)
     try:
         for name, sev in bar:
             bar.comment = f'{name or "clean"} {sev or ""}'
