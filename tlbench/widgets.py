@@ -227,7 +227,7 @@ def settings(self:TrainingPanel) -> dict:
     return dict(data=self.data_path.value.strip() or self.dataset.value, strategy=self.strategy.value,
                 budget=int(budget) if budget.isdigit() else budget, seed=self.seed.value, cfg=cfg)
 
-# %% ../nbs/07_widgets.ipynb #53142147
+# %% ../nbs/07_widgets.ipynb #d494240f
 def _one_line(e:BaseException) -> str:
     "A readable line for an error: tlbench's own messages as they are, others with their type."
     if isinstance(e, torch.cuda.OutOfMemoryError): return 'out of GPU memory: lower the batch size or the image size'
@@ -252,7 +252,9 @@ def _work(self:TrainingPanel, job):
     except Exception as e:
         log.debug('run failed', exc_info=True)  # the whole traceback, for whoever turns logging up
         status = f'failed: {_one_line(e)}'
-    finally: self._release()
+    finally:
+        try: self._release()
+        except Exception as e: log.warning(f'could not release the run: {_one_line(e)}')  # the panel must come back whatever happens here
     self._busy = False  # before the buttons come back: a Start clicked from now on is taken
     self.start_button.disabled, self.lr_find_button.disabled, self.stop_button.disabled = False, False, True
     self._say(''); self._set_status(status)
