@@ -121,7 +121,9 @@ def test_lab_starts_jupyterlab_on_the_notebooks(tmp_path):
             except OSError: time.sleep(0.5)
         else: pytest.fail('JupyterLab did not answer within 60 s')
         names = {c['name'] for c in listing['content']}
-        assert {'00_data.ipynb', '02_transfer.ipynb', 'index.ipynb'} <= names
+        assert {'00_data.ipynb', '02_transfer.ipynb', 'index.ipynb', 'workbench.ipynb'} <= names
+        landed = urllib.request.urlopen(f'http://127.0.0.1:{port}/?token={token}', timeout=10).geturl()
+        assert landed.split('?')[0].endswith('/lab/tree/workbench.ipynb'), landed  # a student lands on the workbench
     finally:
         p.terminate()
         try: p.wait(10)

@@ -178,14 +178,15 @@ def run_matrix(a):
     print(f"\nresults: {Path(a.out)/'shift_matrix.csv'}\nplot:    {Path(a.out)/'shift_matrix.png'}")
     return df
 
-# %% ../nbs/08_cli.ipynb #f2aeff4b
+# %% ../nbs/08_cli.ipynb #490e82b3
 def lab_command(extra=()) -> list:
     "The command line that starts JupyterLab on the project's notebooks."
     import importlib.util
     nbs = Path(importlib.util.find_spec('tlbench').origin).parent.parent/'nbs'
     if not nbs.is_dir(): raise TlbenchError(f"notebooks not found at '{nbs}'; tlbench lab needs a checkout of the tlbench repository")
     root = hasattr(os, 'geteuid') and os.geteuid() == 0  # containers and course machines often run as root; JupyterLab refuses that unless told
-    return [sys.executable, '-m', 'jupyter', 'lab', f'--notebook-dir={nbs}', *(['--allow-root'] if root and '--allow-root' not in extra else []), *extra]
+    opens = [] if any('default_url' in e for e in extra) else ['--LabApp.default_url=/lab/tree/workbench.ipynb']  # a student lands on the workbench
+    return [sys.executable, '-m', 'jupyter', 'lab', f'--notebook-dir={nbs}', *opens, *(['--allow-root'] if root and '--allow-root' not in extra else []), *extra]
 
 # %% ../nbs/08_cli.ipynb #93dd7273
 def _parser():
