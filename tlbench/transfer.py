@@ -74,7 +74,7 @@ def torch_device(device:str='auto') -> torch.device:
     if device not in ('cpu', 'cuda') and not device.startswith('cuda:'): raise TlbenchError(f"unknown device '{device}'; choose one of: auto, cpu, cuda")
     return torch.device(device)
 
-# %% ../nbs/02_transfer.ipynb #2547c0f3
+# %% ../nbs/02_transfer.ipynb #3d2ee812
 def default_cache_dir() -> Path:
     "Where tlbench keeps caches: `$TLBENCH_CACHE` or `~/.cache/tlbench`."
     return Path(os.environ.get('TLBENCH_CACHE', Path.home()/'.cache'/'tlbench'))
@@ -86,8 +86,9 @@ def _file_key(path) -> str:
 
 class FeatureCache:
     "Pooled backbone features per image, in memory and optionally on disk."
-    def __init__(self, path=None): # folder to persist features in; None keeps them in memory only
-        self.path = Path(path) if path else None
+    def __init__(self, path=None, # folder to persist features in; None keeps them in memory only
+                 on_batch=None): # called as on_batch(done, total) after each batch the backbone runs: progress, or raise to stop
+        self.path, self.on_batch = Path(path) if path else None, on_batch
         self.tables, self.hits, self.misses, self.forward_batches = {}, 0, 0, 0
 
 # %% ../nbs/02_transfer.ipynb #4763a3cc
@@ -104,7 +105,7 @@ def extract_features(body:nn.Module, dl, device=None, counter=None) -> torch.Ten
         return torch.cat(out)
     finally: body.train(was_training)
 
-# %% ../nbs/02_transfer.ipynb #f3c05e25
+# %% ../nbs/02_transfer.ipynb #40f46424
 def _table_key(fp, pipeline): return hashlib.sha1(f'{fp}|{sorted(pipeline.items())}'.encode()).hexdigest()[:16]
 
 def _load_table(self:FeatureCache, key):
@@ -125,7 +126,10 @@ def features(self:FeatureCache, bb:Backbone, dls, items:pd.DataFrame, device=Non
     self.hits += len(keys) - len(todo); self.misses += len(todo)
     if todo:
         dl = dls.test_dl(items.iloc[todo], bs=dls.bs * 2)
-        def count(): self.forward_batches += 1
+        done = [0]
+        def count():
+            self.forward_batches += 1; done[0] += 1
+            if self.on_batch: self.on_batch(done[0], len(dl))
         feats = extract_features(bb.body.to(device or dls.device), dl, device or dls.device, count)
         table.update(zip([keys[i] for i in todo], feats))
         if self.path:
