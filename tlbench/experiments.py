@@ -16,7 +16,7 @@ from .transfer import (TransferConfig, Trained, RESULT_COLUMNS, get_strategy, cl
 
 # %% auto #0
 __all__ = ['save_model', 'load_model', 'evaluate', 'config_key', 'result_row', 'compare', 'summarize', 'plot_accuracy_vs_budget',
-           'plot_accuracy_vs_time', 'write_report']
+           'plot_accuracy_vs_time', 'write_report', 'saved_model_items']
 
 # %% ../nbs/03_experiments.ipynb #3b69523d
 def save_model(trained:Trained, path, data:dict|None=None) -> Path:
@@ -179,3 +179,14 @@ def write_report(df:pd.DataFrame, out, title:str='tlbench comparison', notes:str
 <h2>Plots</h2>{''.join(imgs)}<h2>Every run</h2>{runs.to_html(index=False)}</body></html>"""
     (out/'report.html').write_text(html)
     return out/'report.html'
+
+# %% ../nbs/03_experiments.ipynb #76d57817
+def saved_model_items(meta:dict, # a saved model's model.json (see `load_model`)
+                      data=None): # another dataset to score instead (every image of it)
+    "The images to score a saved model on: every image of `data`, else the validation split of the data it was trained on."
+    if data is not None: return list_items(data)
+    if 'data' not in meta: raise TlbenchError("the model does not record which data it was trained on; give the images to score (--data DIR, or data=)")
+    d = meta['data']
+    if not Path(d['path']).exists(): raise TlbenchError(f"the model's training data '{d['path']}' is not there any more; give the images to score (--data DIR, or data=)")
+    items = list_items(d['path'], d['valid_pct'], d['split_seed'])
+    return items[items.is_valid]
