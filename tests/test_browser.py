@@ -2,7 +2,7 @@
 
 Skipped, with the reason, where chromium or Playwright is missing; CI sets TLBENCH_REQUIRE_BROWSER=1 so that there it fails instead.
 Screenshots go to $TLBENCH_TEST_OUTPUT/browser, or the test's temporary folder (printed)."""
-import json, os, re, secrets, shutil, signal, socket, subprocess, sys, time, urllib.request
+import json, os, re, secrets, shutil, signal, socket, subprocess, sys, time, urllib.request, warnings
 from pathlib import Path
 import pytest
 
@@ -60,7 +60,7 @@ def lab(tmp_path):
             try: _api(base, token, '/api/status'); break
             except OSError: time.sleep(0.25)
         else: pytest.fail('JupyterLab did not answer within 60 s')
-        yield dict(base=base, token=token, work=work)
+        yield dict(base=base, token=token, work=work, log=tmp_path/'jupyterlab.log')
     finally:
         _shut_kernels(base, token)
         os.killpg(server.pid, signal.SIGTERM)
@@ -73,17 +73,46 @@ def _set(page, name, value):
     box = page.locator(f'.tlbench-{name} input').first
     box.fill(str(value)); box.press('Tab')
 
+def _kernel_ready(lab, timeout:float=120):
+    "Wait until the server says the notebook's kernel is idle and the page is connected to it: a run sent earlier can be lost."
+    deadline, kernel = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        try: sessions = _api(lab['base'], lab['token'], '/api/sessions')
+        except OSError: sessions = []
+        kernel = next((s['kernel'] for s in sessions if s.get('path', '').endswith('workbench.ipynb') and s.get('kernel')), None)
+        if kernel and kernel.get('execution_state') == 'idle' and kernel.get('connections', 0) >= 1: return
+        time.sleep(0.5)
+    raise AssertionError(f'the workbench kernel was not ready within {timeout:.0f} s: {kernel}')
+
+def _watch_dialogs(page, seen:list):
+    "Close any JupyterLab dialog the moment it covers the page (a modal blocks every click), keeping its text in `seen`."
+    def close(dialog):
+        try: text = ' '.join(dialog.first.inner_text(timeout=2_000).split())
+        except Exception: text = '(a dialog that closed before it could be read)'
+        seen.append(text)
+        accept = dialog.first.locator('.jp-Dialog-button.jp-mod-accept')
+        try:
+            if accept.count(): accept.first.click(timeout=5_000)
+            else: page.keyboard.press('Escape')
+        except Exception: page.keyboard.press('Escape')
+    page.add_locator_handler(page.locator('.jp-Dialog'), close)
+
 def _run_all_cells(page, tries:int=4):
     "Run > Run All Cells, until a cell has started: a request sent before the kernel is connected can be lost."
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     started = page.locator('.jp-InputPrompt', has_text=re.compile(r'\[(\*|\d+)\]'))
-    page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=90_000)
     for _ in range(tries):
         page.locator('.lm-MenuBar-itemLabel', has_text='Run').first.click()
         page.locator('.lm-Menu-itemLabel', has_text='Run All Cells').first.click()
         try: started.first.wait_for(timeout=20_000); return
-        except PlaywrightTimeout: page.keyboard.press('Escape')  # a menu left open
+        except PlaywrightTimeout:
+            if page.locator('.lm-Menu').count(): page.keyboard.press('Escape')  # a menu left open
     raise AssertionError(f'Run All Cells did not start any cell in {tries} tries')
+
+def _diagnosis(lab, dialogs) -> str:
+    "What to read when the test fails: the dialogs JupyterLab showed and the end of its log."
+    log = lab['log'].read_text(errors='replace')[-3000:] if lab['log'].exists() else '(no log)'
+    return f"JupyterLab dialogs: {dialogs or 'none'}\nJupyterLab log, last lines:\n{log}"
 
 def test_workbench_trains_and_stops_in_the_browser(lab, tmp_path):
     from playwright.sync_api import sync_playwright, expect
@@ -93,9 +122,12 @@ def test_workbench_trains_and_stops_in_the_browser(lab, tmp_path):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={'width': 1400, 'height': 1800})
+        dialogs = []
+        _watch_dialogs(page, dialogs)
         try:
             page.goto(f"{lab['base']}/lab/tree/workbench.ipynb?token={lab['token']}")
             page.wait_for_selector('.jp-Notebook', timeout=90_000)
+            _kernel_ready(lab)
             _run_all_cells(page)
             start = page.locator('button.tlbench-start')
             expect(start).to_be_visible(timeout=120_000)
@@ -133,9 +165,10 @@ def test_workbench_trains_and_stops_in_the_browser(lab, tmp_path):
             page.screenshot(path=str(shots/'3-stopped.png'), full_page=True)
             assert page.locator('.jp-OutputArea-output:has-text("Traceback")').count() == 0
             assert page.locator('.tlbench-model-message:has-text("Error")').count() == 0
-        except Exception:
+        except Exception as e:
             try: page.screenshot(path=str(shots/'failure.png'), full_page=True)
-            except Exception as e: print(f'no failure screenshot: {e}')  # the test's own error is the one to see
-            raise
+            except Exception as e2: print(f'no failure screenshot: {e2}')  # the test's own error is the one to see
+            raise AssertionError(f'{type(e).__name__}: {e}\n{_diagnosis(lab, dialogs)}') from e
         finally:
             browser.close()
+    if dialogs: warnings.warn(f'JupyterLab showed {len(dialogs)} dialog(s), closed by the test: {dialogs}')
