@@ -354,6 +354,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'tlbench.widgets._tag': ('widgets.html#_tag', 'tlbench/widgets.py'),
                                  'tlbench.widgets.best_model': ('widgets.html#best_model', 'tlbench/widgets.py'),
                                  'tlbench.widgets.cam_layers': ('widgets.html#cam_layers', 'tlbench/widgets.py'),
+                                 'tlbench.widgets.cell_key': ('widgets.html#cell_key', 'tlbench/widgets.py'),
                                  'tlbench.widgets.chosen_image': ('widgets.html#chosen_image', 'tlbench/widgets.py'),
                                  'tlbench.widgets.device_summary': ('widgets.html#device_summary', 'tlbench/widgets.py'),
                                  'tlbench.widgets.explorer_layer': ('widgets.html#explorer_layer', 'tlbench/widgets.py'),

@@ -23,8 +23,8 @@ from .gradcam import CAM_METHODS, cam_and_logits, spatial_layers, default_layer,
 
 # %% auto #0
 __all__ = ['TrainingMonitor', 'best_model', 'figure_png', 'plot_curves', 'device_summary', 'sample_datasets', 'TrainingPanel',
-           'plot_lr_find', 'ModelPicker', 'image_01', 'chosen_image', 'normalise', 'show_png', 'CorruptionExplorer',
-           'plot_corruption_curve', 'GradCamExplorer', 'cam_layers', 'explorer_layer']
+           'cell_key', 'plot_lr_find', 'ModelPicker', 'image_01', 'chosen_image', 'normalise', 'show_png',
+           'CorruptionExplorer', 'plot_corruption_curve', 'GradCamExplorer', 'cam_layers', 'explorer_layer']
 
 # %% ../nbs/07_widgets.ipynb #00456e79
 class TrainingMonitor(Callback):
@@ -131,7 +131,7 @@ def device_summary(device='auto') -> str:
     total = torch.cuda.get_device_properties(i).total_memory
     return f'{torch.cuda.get_device_name(i)}: {gib(torch.cuda.memory_allocated(i))} GiB in use (peak {gib(torch.cuda.max_memory_allocated(i))}) of {gib(total)} GiB'
 
-# %% ../nbs/07_widgets.ipynb #81275b0f
+# %% ../nbs/07_widgets.ipynb #7e7376d2
 def sample_datasets() -> dict:
     "The labelled datasets shipped in `data_samples/`: name -> folder."
     return {p.name: str(p) for p in sorted(samples_dir().iterdir()) if p.is_dir() and any(c.is_dir() for c in p.iterdir())}
@@ -141,7 +141,7 @@ class TrainingPanel:
     def __init__(self, out='tlbench_runs', # folder for each run's best checkpoint and the exported table
                  cache:FeatureCache|None=None): # linear-probe features; default: the on-disk cache of the CLI
         self.out, self.cache = Path(out), cache or FeatureCache(default_cache_dir()/'features')
-        self._thread, self._busy, self._stop, self._listeners, self._rows = None, False, threading.Event(), [], []
+        self._thread, self._busy, self._stop, self._listeners, self._rows = None, False, threading.Event(), {}, []
         self.status, self.model, self.meta, self.monitor, self.runs, self._drawn, self._texted = 'idle', None, None, None, [], 0.0, 0.0
         self._build_controls(); self._build_output(); self._wire()
 
@@ -284,7 +284,7 @@ def _device_or_cpu(self:TrainingPanel):
     try: return torch_device(self.device.value)
     except TlbenchError: return torch.device('cpu')
 
-# %% ../nbs/07_widgets.ipynb #db3e0588
+# %% ../nbs/07_widgets.ipynb #7be1cc9a
 @patch
 def _train(self:TrainingPanel, s:dict) -> str:
     "Train the run `s` (from `settings`); returns 'finished' or 'stopped'."
@@ -310,7 +310,7 @@ def _train(self:TrainingPanel, s:dict) -> str:
     self.model, self.meta = kept.model, dict(classes=kept.vocab, **kept.pipeline, data=source)
     self.runs.append(dict(label=f"{s['strategy']} · {s['budget']}/class · seed {s['seed']} · {kept.record['accuracy']:.3f}", path=str(folder)))
     self._update(mon, True, final=True); self._show_table()
-    for listener in self._listeners:
+    for listener in list(self._listeners.values()):
         try: listener(self)
         except Exception as e: log.warning(f'a listener of the panel failed: {_one_line(e)}')  # the run itself succeeded
     return status
@@ -366,7 +366,7 @@ def results(self:TrainingPanel) -> pd.DataFrame:
     "Every finished or stopped run so far, a row each (the columns of results.csv, and more)."
     return pd.DataFrame(self._rows)
 
-# %% ../nbs/07_widgets.ipynb #d83d2b01
+# %% ../nbs/07_widgets.ipynb #ee1bbb8a
 @patch
 def start(self:TrainingPanel) -> bool:
     "Train what the widgets describe, in the background; False (and a message) if a run is already going."
@@ -387,9 +387,17 @@ def wait(self:TrainingPanel, timeout:float|None=None) -> str:
     return self.status
 
 @patch
-def on_run(self:TrainingPanel, f):
-    "Call `f(panel)` after each run that ends with a model (finished or stopped)."
-    self._listeners.append(f)
+def on_run(self:TrainingPanel, f, key=None):
+    "Call `f(panel)` after each run that ends with a model (finished or stopped); it replaces the listener with the same `key`."
+    self._listeners[object() if key is None else key] = f
+
+def cell_key(kind:str):
+    "`(kind, id of the notebook cell running now)`, or None outside a notebook cell: a cell run again replaces what it made."
+    try:
+        from IPython import get_ipython
+        cell = get_ipython().kernel.get_parent()['metadata'].get('cellId')  # JupyterLab sends it with each execute request
+    except Exception: return None
+    return (kind, cell) if cell else None
 
 # %% ../nbs/07_widgets.ipynb #80da318c
 @patch
@@ -449,13 +457,13 @@ class ModelPicker:
         self.choice.observe(lambda ch: ch['new'] and not self._quiet and self._try(ch['new']), names='value')
         self.load_button.on_click(lambda _: self._try(self.path.value.strip()))
 
-# %% ../nbs/07_widgets.ipynb #cdb63bbc
+# %% ../nbs/07_widgets.ipynb #d511c63a
 @patch
-def follow(self:ModelPicker, source):
-    "Take models from `source`: a TrainingPanel (its runs, and each new one) or a saved model folder."
+def follow(self:ModelPicker, source, key=None):
+    "Take models from `source`: a TrainingPanel (its runs, and each new one; replacing its listener `key`) or a saved model folder."
     if isinstance(source, TrainingPanel):
         self._runs(source.runs)
-        source.on_run(lambda panel: self._runs(panel.runs))
+        source.on_run(lambda panel: self._runs(panel.runs), key)
     else: self.load(source)
 
 @patch
@@ -511,7 +519,7 @@ def show_png(x:torch.Tensor, side:int=192) -> bytes:
     buf = io.BytesIO(); img.resize((side, side), Image.NEAREST).save(buf, format='png')
     return buf.getvalue()
 
-# %% ../nbs/07_widgets.ipynb #9f1a306a
+# %% ../nbs/07_widgets.ipynb #83f98908
 class CorruptionExplorer:
     "Pick a corruption, a severity and an image: the corrupted image, the model's prediction, and accuracy against severity over the validation set."
     def __init__(self, source=None, # a TrainingPanel, a saved model folder, or None (type a folder in)
@@ -531,7 +539,7 @@ class CorruptionExplorer:
         self.picker = ModelPicker(self._loaded, data)
         self.widget = W.VBox([self.picker.widget, W.HBox([self.corruption, self.severity, self.image]),
                               W.HBox([W.VBox([self.picture, self.caption]), self.curve])])
-        if source is not None: self.picker.follow(source)
+        if source is not None: self.picker.follow(source, cell_key(type(self).__name__))  # its cell run again: the new one follows, not both
 
     def _repr_mimebundle_(self, **kwargs): return self.widget._repr_mimebundle_(**kwargs)
 
@@ -595,7 +603,7 @@ def plot_corruption_curve(df:pd.DataFrame, name:str) -> Figure:
     ax.set(ylim=(0, 1), xlabel='severity', ylabel='accuracy', title=f'{name} ({int(d.n_images.iloc[0])} images)'); ax.grid(alpha=0.3)
     return fig
 
-# %% ../nbs/07_widgets.ipynb #8ef0bc0b
+# %% ../nbs/07_widgets.ipynb #40e83397
 class GradCamExplorer:
     "Pick an image, a class, a CAM method and a layer (and a corruption): the image and its class activation map."
     def __init__(self, source=None, data=None, seed:int=0):
@@ -611,7 +619,7 @@ class GradCamExplorer:
         self.picker = ModelPicker(self._loaded, data)
         self.widget = W.VBox([self.picker.widget, W.HBox([self.image, self.target, self.method]), W.HBox([self.layer, self.corruption, self.severity]),
                               self.picture, self.caption])
-        if source is not None: self.picker.follow(source)
+        if source is not None: self.picker.follow(source, cell_key(type(self).__name__))  # its cell run again: the new one follows, not both
 
     def _repr_mimebundle_(self, **kwargs): return self.widget._repr_mimebundle_(**kwargs)
 
