@@ -2,6 +2,7 @@ import logging, os, shutil, subprocess, sys, warnings
 from types import SimpleNamespace
 from pathlib import Path
 import pytest
+from tlbench import quiet_known_warnings
 from tlbench.data import samples_dir
 
 TLBENCH = Path(sys.executable).parent/'tlbench'
@@ -34,7 +35,7 @@ def run_cli_here(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv('TLBENCH_CACHE', str(tmp_path/'cache'))
     log = logging.getLogger('tlbench')
     kept = log.handlers[:], log.propagate, log.level
-    monkeypatch.setenv('HF_HUB_OFFLINE', '1')
+    monkeypatch.setattr('huggingface_hub.constants.HF_HUB_OFFLINE', True)  # what HF_HUB_OFFLINE=1 gives a new process: read at import, so set here
     def show(message, category, filename, lineno, file=None, line=None):  # as Python prints warnings to a real stderr
         print(warnings.formatwarning(message, category, filename, lineno, line), file=sys.stderr, end='')
     def run(*args):
@@ -44,7 +45,7 @@ def run_cli_here(tmp_path, capsys, monkeypatch):
         with warnings.catch_warnings():  # pytest would collect them; the command would print them, breaking its one line
             warnings.resetwarnings(); warnings.simplefilter('default')  # Python's own defaults for a script, as the command runs:
             for quiet in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning): warnings.simplefilter('ignore', quiet)
-            warnings.filterwarnings('ignore', message=r'`torch.jit.script` is deprecated', category=FutureWarning)  # as tlbench/__init__.py
+            quiet_known_warnings()  # as importing tlbench does
             warnings.showwarning = show
             try: code = cli.main([str(a) for a in args])
             except SystemExit as e: code = e.code  # argparse's own usage errors

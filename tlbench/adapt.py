@@ -203,7 +203,7 @@ def corrupted_copy(items:pd.DataFrame, meta:dict, corruption:str, severity:int, 
             rows.append(dict(path=str(path), label=meta['classes'][y], is_valid=False))
     return pd.DataFrame(rows)
 
-# %% ../nbs/05_adapt.ipynb #b636920e
+# %% ../nbs/05_adapt.ipynb #fdc41b38
 def adapt_under_corruption(data, # labelled images: trained on the training split, corrupted and scored on the validation split
                            corruptions='gaussian_noise,defocus_blur,fog,contrast', severities='1-5',
                            methods='none,adabn,tent', # from none, adabn, tent and dann
@@ -222,7 +222,7 @@ def adapt_under_corruption(data, # labelled images: trained on the training spli
     for seed in progress_bar(list(seeds)):
         base = train_on_source(items, None, cfg, seed)
         meta = dict(classes=base.vocab, **base.pipeline)
-        frames.append(corruption_accuracy(base.model, meta, valid, names, sevs, adapt, seed=seed, device=cfg.device).assign(seed=seed))
+        frames.append(corruption_accuracy(base.model, meta, valid, names, sevs, adapt, seed=seed, device=cfg.device))
         if 'dann' in methods:
             rows = []
             for name, sev in itertools.product(names, sevs):

@@ -249,7 +249,7 @@ def glass_blur(x, c, g):
     offsets = _randint(g, -d, d, (B, passes, H - 2 * d, W - 2 * d, 2), x)  # randint(-d, d) per visited pixel, as the reference
     return gaussian_blur2d(_shuffle_chain(u8, offsets, d) / 255, sigma).to(x.dtype)
 
-# %% ../nbs/04_shift.ipynb #24ec0991
+# %% ../nbs/04_shift.ipynb #aab02ed5
 def _gray(x): return 0.299 * x[:, :1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]  # OpenCV's RGB2GRAY weights
 
 @corruption('weather', [(0.1, 0.3, 3, 0.5, 10, 4, 0.8), (0.2, 0.3, 2, 0.5, 12, 4, 0.7), (0.55, 0.3, 4, 0.9, 12, 8, 0.7),
@@ -258,8 +258,8 @@ def snow(x, c, g):
     B, _, H, W = x.shape
     flakes = clipped_zoom(_randn(g, (B, H, W), x) * c[1] + c[0], c[2])
     flakes = torch.where(flakes < c[3], 0, flakes).clamp(0, 1)
-    flakes = streak(flakes[:, None], c[4], c[5], _rand(g, (B,), x) * 90 - 135)[:, 0]
-    flakes = (torch.round(flakes * 255) / 255)[:, None, :H, :W]  # the reference rounds the layer to 8 bits
+    flakes = streak(flakes[:, None], c[4], c[5], _rand(g, (B,), x) * 90 - 135)
+    flakes = torch.round(flakes * 255) / 255  # the reference rounds the layer to 8 bits
     x = c[6] * x + (1 - c[6]) * torch.maximum(x, _gray(x) * 1.5 + 0.5)
     return x + flakes + flakes.flip(-1, -2)
 
@@ -533,21 +533,19 @@ class Corrupt(Transform):
         checksum = zlib.crc32((x[:, :, ::7, ::7] * 255).round().to(torch.uint8).cpu().numpy().tobytes())  # a sparse sample: cheap, and enough to tell batches apart
         return TensorImage(corrupt(x, self.corruption, self.severity, seed=zlib.crc32(f'{self.seed}|{checksum}'.encode())))
 
-# %% ../nbs/04_shift.ipynb #2f0a8bdf
+# %% ../nbs/04_shift.ipynb #d085ce62
 def batch_seed(seed:int, name:str, severity:int, i:int) -> int:
     "The seed of batch `i` under one corruption: the same images get the same corruption in every method and every pass."
     return zlib.crc32(f'{seed}|{name}|{severity}|{i}'.encode())
 
 class CorruptedBatches:
-    "Re-iterable (normalised images, labels) batches of `clean` (uint8 batches) under one corruption; made once, as uint8 images like ImageNet-C's."
+    "Re-iterable (normalised images, labels) batches of `clean` (uint8 batches) under one corruption (None: clean); corrupted once, kept as uint8 images like ImageNet-C's."
     def __init__(self, clean:list, name:str|None, severity:int, stats, seed:int=0, device=None):
-        self.clean, self.name, self.severity, self.seed, self.device, self.made = clean, name, severity, seed, device, None
+        self.made = [(corrupt(xb.to(device), name, severity, seed=batch_seed(seed, name, severity, i)) if name else xb.to(device), yb.to(device))
+                     for i, (xb, yb) in enumerate(clean)]
         self.mean, self.std = (torch.tensor(s, device=device).view(1, -1, 1, 1) for s in stats)
-    def __len__(self): return len(self.clean)
+    def __len__(self): return len(self.made)
     def __iter__(self):
-        if self.made is None:
-            self.made = [(corrupt(xb.to(self.device), self.name, self.severity, seed=batch_seed(self.seed, self.name, self.severity, i)) if self.name
-                          else xb.to(self.device), yb.to(self.device)) for i, (xb, yb) in enumerate(self.clean)]
         for xb, yb in self.made: yield (xb.float() / 255 - self.mean) / self.std, yb
 
 class _ImagesOnly:
@@ -575,7 +573,7 @@ def clean_batches(items:pd.DataFrame, meta:dict, bs:int=64, max_images:int|None=
     return [(((xb.as_subclass(torch.Tensor) * std + mean) * 255).round().clamp(0, 255).to(torch.uint8), yb.as_subclass(torch.Tensor))
             for xb, yb in dl]
 
-# %% ../nbs/04_shift.ipynb #1b6ddd98
+# %% ../nbs/04_shift.ipynb #006b3755
 @torch.no_grad()
 def _accuracy(model, batches) -> float:
     correct = total = 0

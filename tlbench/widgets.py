@@ -284,12 +284,13 @@ def _device_or_cpu(self:TrainingPanel):
     try: return torch_device(self.device.value)
     except TlbenchError: return torch.device('cpu')
 
-# %% ../nbs/07_widgets.ipynb #7be1cc9a
+# %% ../nbs/07_widgets.ipynb #374a0abd
 @patch
 def _train(self:TrainingPanel, s:dict) -> str:
     "Train the run `s` (from `settings`); returns 'finished' or 'stopped'."
     cfg, f = s['cfg'], get_strategy(s['strategy'])
-    items = list_items(s['data'])
+    source = dict(path=str(Path(s['data']).resolve()), valid_pct=0.2, split_seed=42)  # the split it trains on, recorded with the checkpoint
+    items = list_items(source['path'], source['valid_pct'], source['split_seed'])
     subset = apply_budget(items, s['budget'], s['seed'])
     mon = self.monitor = TrainingMonitor(f.planned_epochs(cfg), self._stop, self._update)
     self._update(mon, True)
@@ -300,7 +301,7 @@ def _train(self:TrainingPanel, s:dict) -> str:
     kept = best_model(trained, mon)
     status = 'stopped' if mon.cancelled else 'finished'
     whole = mon._learner is not None and mon._learner.model is trained.model  # the last Learner trained the whole network on images
-    folder, source = self._checkpoint_dir(s), dict(path=str(Path(s['data']).resolve()), valid_pct=0.2, split_seed=42)  # list_items' default split
+    folder = self._checkpoint_dir(s)
     save_model(kept, folder, data=source)
     row = result_row(trained, items, subset, cfg, config_key(cfg, s['data'], source['valid_pct'], source['split_seed']))
     if mon.cancelled: row['epochs'] = round(mon.progress * mon.planned_epochs, 2)  # what it trained, not what was planned
@@ -519,8 +520,24 @@ def show_png(x:torch.Tensor, side:int=192) -> bytes:
     buf = io.BytesIO(); img.resize((side, side), Image.NEAREST).save(buf, format='png')
     return buf.getvalue()
 
-# %% ../nbs/07_widgets.ipynb #83f98908
-class CorruptionExplorer:
+# %% ../nbs/07_widgets.ipynb #d18ea43a
+class _Explorer:
+    "The part both explorers share: a `ModelPicker` that follows a source, and drawing under a lock."
+    def _attach(self, source, data, *rows):
+        "Put the picker above `rows` and take models from `source` (a panel, a folder, or None)."
+        self._lock = threading.RLock()  # the panel's thread loads models, the notebook's moves the controls
+        self.picker = ModelPicker(self._loaded, data)
+        self.widget = W.VBox([self.picker.widget, *rows])
+        if source is not None: self.picker.follow(source, cell_key(type(self).__name__))  # its cell run again: the new one follows, not both
+
+    def show(self):
+        "Draw what the controls choose, for the current model."
+        with self._lock: self._show()
+
+    def _repr_mimebundle_(self, **kwargs): return self.widget._repr_mimebundle_(**kwargs)
+
+# %% ../nbs/07_widgets.ipynb #db7536f9
+class CorruptionExplorer(_Explorer):
     "Pick a corruption, a severity and an image: the corrupted image, the model's prediction, and accuracy against severity over the validation set."
     def __init__(self, source=None, # a TrainingPanel, a saved model folder, or None (type a folder in)
                  data=None, # the dataset to explore; None: the one the model was trained on
@@ -528,7 +545,7 @@ class CorruptionExplorer:
                  seed:int=0, device='cpu'): # where the curve is computed
         self.max_images, self.seed, self.device = max_images, seed, device
         self.model, self.curve_data, self._curves, self._job, self.prediction, self._gen = None, None, {}, None, None, 0
-        self._lock, self._curve_lock = threading.RLock(), threading.Lock()  # the panel's thread loads models, the notebook's moves sliders
+        self._curve_lock = threading.Lock()  # one curve computed at a time
         self.corruption = _tag(W.Dropdown(description='corruption', options=list(CORRUPTIONS), value='gaussian_noise'), 'corruption')
         self.severity = _tag(W.IntSlider(description='severity', value=3, min=0, max=5), 'severity')
         self.image = _tag(W.IntSlider(description='image', value=0, min=0, max=0), 'image')
@@ -536,14 +553,9 @@ class CorruptionExplorer:
         self.caption = _tag(W.HTML(''), 'caption')
         for w in (self.severity, self.image): w.observe(lambda _: self.show(), names='value')
         self.corruption.observe(lambda _: (self.show(), self._start_curve()), names='value')
-        self.picker = ModelPicker(self._loaded, data)
-        self.widget = W.VBox([self.picker.widget, W.HBox([self.corruption, self.severity, self.image]),
-                              W.HBox([W.VBox([self.picture, self.caption]), self.curve])])
-        if source is not None: self.picker.follow(source, cell_key(type(self).__name__))  # its cell run again: the new one follows, not both
+        self._attach(source, data, W.HBox([self.corruption, self.severity, self.image]), W.HBox([W.VBox([self.picture, self.caption]), self.curve]))
 
-    def _repr_mimebundle_(self, **kwargs): return self.widget._repr_mimebundle_(**kwargs)
-
-# %% ../nbs/07_widgets.ipynb #982b4e4c
+# %% ../nbs/07_widgets.ipynb #189b5b0a
 @patch
 def _loaded(self:CorruptionExplorer, model, meta, items):
     if meta['size'] < 32: raise TlbenchError(f"the corruptions need images of at least 32 px; this model takes {meta['size']} px")
@@ -554,12 +566,8 @@ def _loaded(self:CorruptionExplorer, model, meta, items):
     self._start_curve()
 
 @patch
-def show(self:CorruptionExplorer):
-    "Draw the chosen image under the chosen corruption and severity, with the model's top three classes."
-    with self._lock: self._show()
-
-@patch
 def _show(self:CorruptionExplorer):
+    "Draw the chosen image under the chosen corruption and severity, with the model's top three classes."
     if self.model is None: return
     row, x = chosen_image(self.items, self.meta, self.image.value, self.corruption.value, self.severity.value, self.seed)
     with torch.no_grad(): p = F.softmax(self.model.eval()(normalise(x, self.meta)[None]).float(), 1)[0]
@@ -603,11 +611,11 @@ def plot_corruption_curve(df:pd.DataFrame, name:str) -> Figure:
     ax.set(ylim=(0, 1), xlabel='severity', ylabel='accuracy', title=f'{name} ({int(d.n_images.iloc[0])} images)'); ax.grid(alpha=0.3)
     return fig
 
-# %% ../nbs/07_widgets.ipynb #40e83397
-class GradCamExplorer:
+# %% ../nbs/07_widgets.ipynb #0bb34296
+class GradCamExplorer(_Explorer):
     "Pick an image, a class, a CAM method and a layer (and a corruption): the image and its class activation map."
     def __init__(self, source=None, data=None, seed:int=0):
-        self.seed, self.cam, self.model, self._lock = seed, None, None, threading.RLock()
+        self.seed, self.cam, self.model = seed, None, None
         self.image = _tag(W.IntSlider(description='image', value=0, min=0, max=0), 'cam-image')
         self.target = _tag(W.Dropdown(description='class', options=[('predicted', None)]), 'cam-class')
         self.method = _tag(W.Dropdown(description='method', options=list(CAM_METHODS), value='gradcam'), 'cam-method')
@@ -616,12 +624,7 @@ class GradCamExplorer:
         self.severity = _tag(W.IntSlider(description='severity', value=3, min=1, max=5), 'cam-severity')
         self.picture, self.caption = _tag(W.Image(format='png'), 'cam-picture'), _tag(W.HTML(''), 'cam-caption')
         for w in (self.image, self.target, self.method, self.layer, self.corruption, self.severity): w.observe(lambda _: self.show(), names='value')
-        self.picker = ModelPicker(self._loaded, data)
-        self.widget = W.VBox([self.picker.widget, W.HBox([self.image, self.target, self.method]), W.HBox([self.layer, self.corruption, self.severity]),
-                              self.picture, self.caption])
-        if source is not None: self.picker.follow(source, cell_key(type(self).__name__))  # its cell run again: the new one follows, not both
-
-    def _repr_mimebundle_(self, **kwargs): return self.widget._repr_mimebundle_(**kwargs)
+        self._attach(source, data, W.HBox([self.image, self.target, self.method]), W.HBox([self.layer, self.corruption, self.severity]), self.picture, self.caption)
 
 # %% ../nbs/07_widgets.ipynb #0f9041ad
 def cam_layers(model, x:torch.Tensor) -> dict:
@@ -650,14 +653,10 @@ def _load(self:GradCamExplorer, model, meta, items):
     self.model, self.meta, self.items = model, meta, items
     self.show()
 
-# %% ../nbs/07_widgets.ipynb #2b0d8bf2
-@patch
-def show(self:GradCamExplorer):
-    "Compute the map for the current choices and draw it."
-    with self._lock: self._show()
-
+# %% ../nbs/07_widgets.ipynb #4444c4eb
 @patch
 def _show(self:GradCamExplorer):
+    "Compute the map for the current choices and draw it."
     if self.model is None: return
     row, x = chosen_image(self.items, self.meta, self.image.value, self.corruption.value, self.severity.value, self.seed)
     cams, logits, t, _ = cam_and_logits(self.model, normalise(x, self.meta)[None], self.target.value, self.layer.value, self.method.value)
