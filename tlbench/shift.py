@@ -614,14 +614,14 @@ def corruption_accuracy(model, # a classifier (see `load_model`)
     finally: model.train(was_training).to(was_on)
     return pd.DataFrame(rows)
 
-# %% ../nbs/04_shift.ipynb #3476a26b
+# %% ../nbs/04_shift.ipynb #340ddc21
 def mean_over_seeds(df:pd.DataFrame) -> pd.DataFrame:
     "One accuracy per (method, corruption, severity): the mean over the seeds (or repeated runs) in the table."
     return df.groupby(['method', 'corruption', 'family', 'severity'], sort=False).accuracy.mean().reset_index()
 
 def check_baseline(baseline:pd.DataFrame, names, severities) -> pd.DataFrame:
     "The baseline's rows to normalise by, if it covers clean and every (corruption, severity) asked for; else one line saying what is missing."
-    need = {'method', 'corruption', 'severity', 'accuracy'}
+    need = {'method', 'corruption', 'family', 'severity', 'accuracy'}
     if not need <= set(baseline.columns): raise CorruptionError(f"the baseline is not a corruption table (a shift.csv): it lacks the columns {', '.join(sorted(need - set(baseline.columns)))}")
     b = baseline[baseline.method == ('none' if 'none' in set(baseline.method) else baseline.method.iloc[0])]
     have = set(zip(b.corruption, b.severity.astype(int)))
